@@ -1,0 +1,42 @@
+# vst-go Makefile. `make` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/vla
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+BENCHTIME ?= 1s
+BENCHCOUNT ?= 5
+
+.DEFAULT_GOAL := help
+.PHONY: help setup build test demo bench bench-compare fuzz lint
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: ## install system packages and Go modules (idempotent)
+	@scripts/setup.sh
+
+build: ## build bin/vla
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vla
+
+test: setup ## setup, go vet, then every test with the race detector
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+demo: setup build ## setup, build, then run the main job
+	scripts/demo.sh
+
+bench: ## run the Go benchmarks (benchstat format; BENCHCOUNT, BENCHTIME)
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) ./...
+
+bench-compare: ## the tensor workloads here and in Debian's python3-torch, side by side, with ratios
+	@scripts/setup.sh --torch
+	scripts/bench_compare.sh
+
+fuzz: ## run every fuzz target for FUZZTIME each
+	scripts/fuzz.sh $(FUZZTIME)
+
+lint: ## gofmt check and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
