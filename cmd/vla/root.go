@@ -13,10 +13,10 @@ func newRootCmd() *cobra.Command {
 recipe), an action head on top of it, and the tools around it: benchmarks, fine-tuning,
 serving and robot control.`,
 		Example: `  vla version
-  vla bench-engine --size 256`,
+  vla version --help`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newBenchEngineCmd())
+	root.AddCommand(newVersionCmd())
 	return root
 }
