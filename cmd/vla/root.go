@@ -13,10 +13,10 @@ func newRootCmd() *cobra.Command {
 recipe), an action head on top of it, and the tools around it: benchmarks, fine-tuning,
 serving and robot control.`,
 		Example: `  vla version
-  vla version --help`,
+  vla bench-engine --workload gemm1024`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd())
+	root.AddCommand(newVersionCmd(), newBenchEngineCmd())
 	return root
 }
