@@ -66,7 +66,7 @@ func bindVision(b *binder, v *VisionConfig, prefix string) *VisionTower {
 // merge blocks).
 func (m *VisionTower) Forward(c *tensor.Ctx, pixels *tensor.Tensor, grids []GridTHW, trace TraceFunc) (*tensor.Tensor, error) {
 	v := m.cfg
-	merge, unit := v.SpatialMergeSize, v.SpatialMergeSize*v.SpatialMergeSize
+	merge := v.SpatialMergeSize
 	n := 0
 	for _, g := range grids {
 		if g.T <= 0 || g.H <= 0 || g.W <= 0 || g.H%merge != 0 || g.W%merge != 0 {
@@ -82,7 +82,6 @@ func (m *VisionTower) Forward(c *tensor.Ctx, pixels *tensor.Tensor, grids []Grid
 		out = m.forward(c, pixels, grids, trace)
 		return nil
 	})
-	_ = unit
 	return out, err
 }
 
