@@ -19,6 +19,19 @@ type Model struct {
 	Preprocessor PreprocessorConfig
 	Vision       *VisionTower
 	Text         *TextModel
+
+	weights *safetensors.Set // mapped checkpoint backing the 16-bit weights
+}
+
+// Close releases the memory-mapped checkpoint. The model must not be used
+// afterwards.
+func (m *Model) Close() error {
+	if m.weights == nil {
+		return nil
+	}
+	err := m.weights.Close()
+	m.weights = nil
+	return err
 }
 
 // Load reads a Hugging Face Qwen2.5-VL checkpoint directory: config.json,
@@ -26,7 +39,8 @@ type Model struct {
 // generation_config.json and preprocessor_config.json (their defaults
 // otherwise). Both weight key layouts are accepted (model.*/visual.* and
 // model.language_model.*/model.visual.*). Missing, misshapen and unexpected
-// tensors are all named in the error.
+// tensors are all named in the error. BF16/F16 weights stay 16-bit and
+// memory-mapped; Close releases them.
 func Load(dir string) (*Model, error) {
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
@@ -50,14 +64,15 @@ func Load(dir string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
-	defer set.Close()
 	b := newBinder(set)
 	lay := detectLayout(set)
 	m.Text = bindText(b, &m.Config, lay.text)
 	m.Vision = bindVision(b, &m.Config.Vision, lay.vision)
 	if err := b.err(); err != nil {
+		set.Close()
 		return nil, fmt.Errorf("model %s: %w", dir, err)
 	}
+	m.weights = set
 	return m, nil
 }
 

@@ -73,6 +73,7 @@ func requireClose(t *testing.T, want, got []float32, tol float64, what string) {
 func loadTiny(t *testing.T) *Model {
 	m, err := Load(goldenDir())
 	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, m.Close()) })
 	return m
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/vstgo/vst/vlm/safetensors"
 	"github.com/vstgo/vst/vlm/tensor"
@@ -104,8 +105,12 @@ func quoteAll(s []string) []string {
 	return out
 }
 
-// loadTensor copies a checkpoint tensor onto the heap, keeping 16-bit float
-// storage as is (Linear and Embedding read BF16/F16 directly).
+// loadTensor returns a checkpoint tensor. 16-bit float weights stay 16-bit
+// (Linear and Embedding read BF16/F16 directly) and, when suitably aligned,
+// are views of the memory-mapped file rather than copies, so a bf16
+// checkpoint costs its file size in memory once. Such views are read-only and
+// live until the Set is closed. Float32 weights are copied (they may be
+// trained in place).
 func loadTensor(src *safetensors.Set, info safetensors.Info) (*tensor.Tensor, error) {
 	switch info.DType {
 	case safetensors.DTypeBF16, safetensors.DTypeF16:
@@ -113,9 +118,14 @@ func loadTensor(src *safetensors.Set, info safetensors.Info) (*tensor.Tensor, er
 		if err != nil {
 			return nil, err
 		}
-		u := make([]uint16, len(raw)/2)
-		for i := range u {
-			u[i] = binary.LittleEndian.Uint16(raw[2*i:])
+		var u []uint16
+		if len(raw) > 0 && uintptr(unsafe.Pointer(&raw[0]))%2 == 0 && hostLittleEndian {
+			u = unsafe.Slice((*uint16)(unsafe.Pointer(&raw[0])), len(raw)/2)
+		} else {
+			u = make([]uint16, len(raw)/2)
+			for i := range u {
+				u[i] = binary.LittleEndian.Uint16(raw[2*i:])
+			}
 		}
 		if info.DType == safetensors.DTypeBF16 {
 			return tensor.FromBF16(u, info.Shape...), nil
@@ -130,6 +140,13 @@ func loadTensor(src *safetensors.Set, info safetensors.Info) (*tensor.Tensor, er
 	}
 	return nil, fmt.Errorf("tensor %q has dtype %s; weights must be F32, BF16, F16 or F64", info.Name, info.DType)
 }
+
+// hostLittleEndian reports whether the machine stores integers
+// little-endian, as safetensors does.
+var hostLittleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
 
 // keyLayout names the two checkpoint layouts in the wild: transformers < 4.52
 // saves "model.*" and "visual.*"; later versions "model.language_model.*"

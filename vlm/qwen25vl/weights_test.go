@@ -54,6 +54,7 @@ func TestLoadNewKeyLayout(t *testing.T) {
 	})
 	m, err := Load(dir)
 	require.NoError(t, err)
+	defer m.Close()
 	requireClose(t, want, lastLogits(t, m), 0, "new key layout")
 }
 
@@ -76,6 +77,8 @@ func TestLoadHalfPrecisionWeights(t *testing.T) {
 			})
 			m, err := Load(dir)
 			require.NoError(t, err)
+			defer m.Close()
+			require.Equal(t, strings.ToUpper(tc.name), m.Text.Layers[0].Q.W.DType().String())
 			requireClose(t, want, lastLogits(t, m), tc.tol, tc.name)
 		})
 	}
