@@ -64,9 +64,9 @@ func wantTiny() *Config {
 }
 
 func TestLoadConfigGolden(t *testing.T) {
-	sparse, err := LoadConfig(filepath.Join("testdata", "config.json"))
+	sparse, err := LoadConfig(filepath.Join(goldenDir(), "config.json"))
 	require.NoError(t, err)
-	full, err := LoadConfig(filepath.Join("testdata", "config_full.json"))
+	full, err := LoadConfig(filepath.Join(goldenDir(), "config_full.json"))
 	require.NoError(t, err)
 	require.Equal(t, wantTiny(), sparse)
 	require.Equal(t, sparse, full, "config.json (defaults omitted) and config_full.json must agree")
@@ -103,6 +103,35 @@ func TestParseConfigSpellings(t *testing.T) {
 			require.Equal(t, wantTiny(), cfg)
 		})
 	}
+}
+
+func TestParseConfigPublished3B(t *testing.T) {
+	// Qwen2.5-VL-3B-Instruct's config.json (hub spellings in_chans and
+	// spatial_patch_size, original "mrope" rope type).
+	const published = `{"architectures": ["Qwen2_5_VLForConditionalGeneration"], "attention_dropout": 0.0,
+	  "bos_token_id": 151643, "eos_token_id": 151645, "vision_start_token_id": 151652, "vision_end_token_id": 151653,
+	  "vision_token_id": 151654, "image_token_id": 151655, "video_token_id": 151656, "hidden_act": "silu",
+	  "hidden_size": 2048, "initializer_range": 0.02, "intermediate_size": 11008, "max_position_embeddings": 128000,
+	  "max_window_layers": 70, "model_type": "qwen2_5_vl", "num_attention_heads": 16, "num_hidden_layers": 36,
+	  "num_key_value_heads": 2, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768,
+	  "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.41.2", "use_cache": true,
+	  "use_sliding_window": false,
+	  "vision_config": {"depth": 32, "hidden_act": "silu", "hidden_size": 1280, "intermediate_size": 3420,
+	    "num_heads": 16, "in_chans": 3, "out_hidden_size": 2048, "patch_size": 14, "spatial_merge_size": 2,
+	    "spatial_patch_size": 14, "window_size": 112, "fullatt_block_indexes": [7, 15, 23, 31],
+	    "tokens_per_second": 2, "temporal_patch_size": 2},
+	  "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}, "vocab_size": 151936}`
+	cfg, err := ParseConfig([]byte(published))
+	require.NoError(t, err)
+	require.Equal(t, 128, cfg.HeadDim())
+	require.Equal(t, 80, cfg.Vision.HeadDim())
+	require.True(t, cfg.TieWordEmbeddings)
+	require.Equal(t, RopeScaling{Type: "default", MRopeSection: []int{16, 24, 24}}, cfg.RopeScaling)
+	require.Equal(t, []int{151645}, cfg.EOSTokenIDs)
+	require.Equal(t, 151655, cfg.ImageTokenID)
+	require.Equal(t, 3, cfg.Vision.InChannels)
+	require.Equal(t, 14, cfg.Vision.PatchSize)
+	require.Equal(t, []int{7, 15, 23, 31}, cfg.Vision.FullAttBlockIndexes)
 }
 
 func TestParseConfigNestedTextConfig(t *testing.T) {
@@ -225,7 +254,7 @@ func TestCheckPreprocessor(t *testing.T) {
 }
 
 func TestConfigJSONRoundTrip(t *testing.T) {
-	cfg, err := LoadConfig(filepath.Join("testdata", "config.json"))
+	cfg, err := LoadConfig(filepath.Join(goldenDir(), "config.json"))
 	require.NoError(t, err)
 	b, err := json.Marshal(cfg)
 	require.NoError(t, err)
@@ -369,7 +398,7 @@ func TestDefaultPreprocessorConfig(t *testing.T) {
 // to the same Config.
 func FuzzParseConfig(f *testing.F) {
 	for _, name := range []string{"config.json", "config_full.json"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
+		b, err := os.ReadFile(filepath.Join("testdata", "tiny", name))
 		require.NoError(f, err)
 		f.Add(b)
 	}

@@ -228,10 +228,13 @@ func (p *Processor) patchify(frames [][]byte, height, width int) *Pixels {
 
 // ToRGB converts an image to packed 8-bit RGB (HWC), as PIL's
 // Image.convert("RGB") does: alpha is dropped without compositing (colours
-// are taken un-premultiplied), grey is replicated and 16-bit samples keep
-// their high byte. Go decodes JPEG to YCbCr and converts with its own
-// integer formula, which can differ from libjpeg's (used by PIL) by a level
-// or so, so only PNG input is byte-identical to PIL.
+// are taken un-premultiplied), grey and palettes are expanded, and 16-bit
+// colour samples keep their high byte. 8-bit PNGs in PIL modes RGB, RGBA,
+// L, LA and P match PIL byte for byte (tested). Known differences: PIL
+// opens 16-bit greyscale PNGs in mode I and clips them to 255 where the
+// high byte is kept here, and Go's JPEG decoder (IDCT, chroma upsampling,
+// YCbCr and CMYK conversion) is not libjpeg's, so decoded JPEG pixels may
+// differ from PIL's by a few levels.
 func ToRGB(img image.Image) []byte {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()

@@ -3,7 +3,6 @@ package qwen25vl
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -17,62 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// stTensor is one tensor of a safetensors file.
-type stTensor struct {
-	DType string
-	Shape []int
-	Data  []byte
-}
-
 // readSafetensors is a minimal test-only safetensors reader: a
 // little-endian u64 header length, a JSON header {name: {dtype, shape,
 // data_offsets}} and the raw little-endian data.
-func readSafetensors(t testing.TB, path string) map[string]stTensor {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(b), 8)
-	n := binary.LittleEndian.Uint64(b)
-	require.LessOrEqual(t, n, uint64(len(b)-8))
-	var header map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(b[8:8+n], &header))
-	data := b[8+n:]
-	out := map[string]stTensor{}
-	for name, raw := range header {
-		if name == "__metadata__" {
-			continue
-		}
-		var h struct {
-			DType       string    `json:"dtype"`
-			Shape       []int     `json:"shape"`
-			DataOffsets [2]uint64 `json:"data_offsets"`
-		}
-		require.NoError(t, json.Unmarshal(raw, &h), name)
-		require.LessOrEqual(t, h.DataOffsets[0], h.DataOffsets[1], name)
-		require.LessOrEqual(t, h.DataOffsets[1], uint64(len(data)), name)
-		out[name] = stTensor{DType: h.DType, Shape: h.Shape, Data: data[h.DataOffsets[0]:h.DataOffsets[1]]}
-	}
-	return out
-}
-
-func (s stTensor) float32s(t testing.TB) []float32 {
-	require.Equal(t, "F32", s.DType)
-	v := make([]float32, len(s.Data)/4)
-	for i := range v {
-		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(s.Data[4*i:]))
-	}
-	return v
-}
-
-func (s stTensor) int64s(t testing.TB) []int64 {
-	require.Equal(t, "I64", s.DType)
-	v := make([]int64, len(s.Data)/8)
-	for i := range v {
-		v[i] = int64(binary.LittleEndian.Uint64(s.Data[8*i:]))
-	}
-	return v
-}
-
 func newTestProcessor(t testing.TB, cfg PreprocessorConfig) *Processor {
 	t.Helper()
 	p, err := NewProcessor(cfg)
@@ -83,22 +29,21 @@ func newTestProcessor(t testing.TB, cfg PreprocessorConfig) *Processor {
 // TestImageGoldenPixelValues checks pixel_values and image_grid_thw against
 // HF's Qwen2VLImageProcessor output for the golden 56×56 image.
 func TestImageGoldenPixelValues(t *testing.T) {
-	ts := readSafetensors(t, filepath.Join("testdata", "case_b_image56.safetensors"))
-	img, pv, grid := ts["image_u8"], ts["pixel_values"], ts["image_grid_thw"]
-	require.Equal(t, "U8", img.DType)
-	require.Equal(t, []int{56, 56, 3}, img.Shape)
-	require.Equal(t, []int{16, 1176}, pv.Shape)
-	require.Equal(t, []int{1, 3}, grid.Shape)
+	g := openCase(t, "case_b_image56.safetensors")
+	imgData, err := g.f.Bytes("image_u8")
+	require.NoError(t, err)
+	info, _ := g.f.Info("image_u8")
+	require.Equal(t, []int{56, 56, 3}, info.Shape)
 
 	p := newTestProcessor(t, PreprocessorConfig{})
-	got, err := p.ImageRGB(img.Data, 56, 56)
+	got, err := p.ImageRGB(imgData, 56, 56)
 	require.NoError(t, err)
-	g := grid.int64s(t)
-	require.Equal(t, GridTHW{T: int(g[0]), H: int(g[1]), W: int(g[2])}, got.Grid)
+	grid := g.i64(t, "image_grid_thw")
+	require.Equal(t, GridTHW{T: int(grid[0]), H: int(grid[1]), W: int(grid[2])}, got.Grid)
 	require.Equal(t, 16, got.Rows)
 	require.Equal(t, 1176, got.Cols)
 	require.Equal(t, 4, p.MergedTokens(got.Grid))
-	want := pv.float32s(t)
+	want := g.f32(t, "pixel_values")
 	require.Len(t, got.Values, len(want))
 	for i := range want {
 		if math.Float32bits(got.Values[i]) != math.Float32bits(want[i]) {
@@ -109,7 +54,7 @@ func TestImageGoldenPixelValues(t *testing.T) {
 	// The same through image.Image.
 	nrgba := image.NewNRGBA(image.Rect(0, 0, 56, 56))
 	for i := range 56 * 56 {
-		copy(nrgba.Pix[4*i:], img.Data[3*i:3*i+3])
+		copy(nrgba.Pix[4*i:], imgData[3*i:3*i+3])
 		nrgba.Pix[4*i+3] = 255
 	}
 	got2, err := p.Image(nrgba)
@@ -118,7 +63,7 @@ func TestImageGoldenPixelValues(t *testing.T) {
 }
 
 func TestSmartResizeGolden(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("testdata", "smart_resize.json"))
+	b, err := os.ReadFile(filepath.Join(goldenDir(), "smart_resize.json"))
 	require.NoError(t, err)
 	var golden struct {
 		Factor    int              `json:"factor"`

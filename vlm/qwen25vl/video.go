@@ -117,12 +117,12 @@ func floorByFactor(x float64, f int) int { return int(math.Floor(x/float64(f))) 
 //
 // where min_frames is rounded up and max_frames = min(max_frames,
 // totalFrames) rounded down to even, and the rounding is Python's
-// round-half-to-even. (This is smart_nframes as in qwen-vl-utils 0.0.8 and
-// VST's copy of vision_process.py; later qwen-vl-utils releases floor
-// instead of round, which differs only when the clamped count is an odd
-// integer or has a fractional part ≥ 1.) When opts.NFrames is set the
-// result is round_by_factor(NFrames, 2). The count must end up in
-// [2, totalFrames].
+// round-half-to-even. This is smart_nframes as in qwen-vl-utils 0.0.8 and
+// VST's copy of vision_process.py ("rounded to multiples of 2"); later
+// qwen-vl-utils releases use floor_by_factor instead, which gives 2 fewer
+// frames whenever the rounding goes up (7.0 → 8 here, 6 there). When
+// opts.NFrames is set the result is round_by_factor(NFrames, 2). The count
+// must end up in [2, totalFrames].
 func SmartNFrames(totalFrames int, nativeFPS float64, opts VideoOptions) (int, error) {
 	o, err := opts.normalized()
 	if err != nil {
