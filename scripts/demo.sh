@@ -1,16 +1,36 @@
 #!/usr/bin/env bash
 # demo.sh is the main job behind `make demo`: the best end-to-end thing vst-go
 # does today, printed as it happens. It grows into collect → finetune →
-# benchmark in the simulator as those parts land.
+# benchmark in the simulator as the simulator and the action head land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 vla=bin/vla
 [ -x "$vla" ] || go build -o "$vla" ./cmd/vla
+out=${DEMO_OUT:-out/demo}
+mkdir -p "$out"
+golden=vlm/qwen25vl/testdata/tiny
 
-echo "== vst-go demo"
+step() { printf '\n== %s\n' "$*"; }
+
+step "vst-go"
 "$vla" version
-echo
-echo "== tensor engine: reference workloads (Go assembly GEMM, decoder block forward and AdamW train step)"
+
+step "1. Hugging Face parity: a tiny Qwen2.5-VL checkpoint and the logits HF transformers computed for it"
+echo "text prompt:"
+"$vla" model forward --model "$golden" --out "$out/logits_text.safetensors" \
+	--ids 301,17,42,7,302,198,301,99,5,123,250,3,302,11 \
+	--expect "$golden/case_a_text.safetensors"
+echo "image prompt (PNG -> processor -> windowed ViT -> M-RoPE decoder):"
+"$vla" model forward --model "$golden" --out "$out/logits_image.safetensors" \
+	--image "$golden/image56.png" \
+	--ids 301,10,11,12,302,13,301,14,13,309,312,312,312,312,310,20,21,22,302,13,301,15,13 \
+	--expect "$golden/case_b_image56.safetensors"
+
+step "2. a random checkpoint in the exact HF layout, then its speed (image prompt prefill, KV-cache decode)"
+"$vla" model init --config tiny --out "$out/tiny-random" --seed 1
+"$vla" model bench --model "$out/tiny-random" --image-size 224 --decode 64
+
+step "3. the tensor engine's reference workloads (Go assembly GEMM, decoder block forward and AdamW step)"
 "$vla" bench-engine --reps "${DEMO_REPS:-10}"
-echo
-echo "demo: done. For the same workloads next to PyTorch run 'make bench-compare'."
+
+printf '\ndemo: done. Outputs in %s. Next to PyTorch: make bench-compare.\n' "$out"

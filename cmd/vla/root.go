@@ -17,6 +17,6 @@ serving and robot control.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newBenchEngineCmd())
+	root.AddCommand(newVersionCmd(), newBenchEngineCmd(), newModelCmd(), newTokenizeCmd(), newChatCmd())
 	return root
 }
