@@ -88,8 +88,13 @@ func (c *Config) RopeIndex(ids []int32, images, videos []GridTHW, secondPerGridT
 		}
 		text(ed - st)
 		lt, lh, lw := g.T, g.H/merge, g.W/merge
-		if ed+lt*lh*lw > len(ids) {
-			return pos, 0, fmt.Errorf("rope index: grid %v needs %d pad tokens from position %d, the sequence has %d tokens", g, lt*lh*lw, ed, len(ids))
+		pad := ids[ed]
+		run := 0
+		for ed+run < len(ids) && ids[ed+run] == pad {
+			run++
+		}
+		if run != lt*lh*lw {
+			return pos, 0, fmt.Errorf("rope index: grid %v needs %d pad tokens (id %d) at position %d, found %d: expand each pad to its merged token count", g, lt*lh*lw, pad, ed, run)
 		}
 		maxPos := next - 1
 		for t := range lt {
