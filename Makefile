@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 BENCHCOUNT ?= 5
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test demo bench bench-compare fuzz lint
+.PHONY: help setup build test demo bench bench-compare bench-vlm fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ bench: ## run the Go benchmarks (benchstat format; BENCHCOUNT, BENCHTIME)
 bench-compare: ## the tensor workloads here and in Debian's python3-torch, side by side, with ratios
 	@scripts/setup.sh --torch
 	scripts/bench_compare.sh
+
+bench-vlm: ## Qwen2.5-VL speed: tiny model, and a 3B-shaped random bf16 model (load, RSS, prefill, decode)
+	scripts/bench_vlm.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each
 	scripts/fuzz.sh $(FUZZTIME)

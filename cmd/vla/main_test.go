@@ -82,3 +82,24 @@ func TestBenchEngineJSON(t *testing.T) {
 	_, err = run(t, "", "bench-engine", "--workload", "nope")
 	require.ErrorContains(t, err, `unknown workload "nope"`)
 }
+
+func TestTokenize(t *testing.T) {
+	out, err := run(t, "{\"text\": \"Hello, world!\"}\n\n{\"text\": \"<|im_start|>user\"}\n", "tokenize", "--tokenizer", "../../vlm/tokenizer/testdata/tokenizer.json.gz")
+	require.NoError(t, err)
+	require.Equal(t, "{\"ids\":[9707,11,1879,0]}\n{\"ids\":[151644,872]}\n", out)
+	_, err = run(t, "{\"txt\": 1}\n", "tokenize", "--tokenizer", "../../vlm/tokenizer/testdata/tokenizer.json.gz")
+	require.ErrorContains(t, err, "stdin line 1: no \"text\" field")
+}
+
+func TestChatOnTinyRandomModel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tiny")
+	_, err := run(t, "", "model", "init", "--config", "tiny", "--out", dir, "--seed", "2")
+	require.NoError(t, err)
+	args := []string{"chat", "--model", dir, "--image", golden + "/image56.png", "--max-tokens", "8", "what is this?"}
+	a, err := run(t, "", args...)
+	require.NoError(t, err)
+	b, err := run(t, "", args...)
+	require.NoError(t, err)
+	require.Equal(t, a, b, "greedy decoding is deterministic")
+	require.NotEmpty(t, strings.TrimSpace(a))
+}

@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,7 +24,7 @@ func newTokenizeCmd() *cobra.Command {
 		Long: `tokenize reads one JSON object per line from stdin, each with a "text" field, and
 writes {"ids": [...]} per line with the Qwen byte-level BPE tokenizer (no special tokens
 added; special tokens written in the text are matched). --tokenizer is a tokenizer.json
-file or a directory holding one.`,
+file (optionally gzipped) or a directory holding one.`,
 		Example: `  echo '{"text": "pick up the red cube"}' | vla tokenize --tokenizer DIR/tokenizer.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,7 +66,8 @@ file or a directory holding one.`,
 	return cmd
 }
 
-// loadTokenizer accepts a directory or a tokenizer.json path.
+// loadTokenizer accepts a directory, a tokenizer.json path or a gzipped
+// tokenizer.json.
 func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -77,6 +82,15 @@ func loadTokenizer(path string) (*tokenizer.Tokenizer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+		}
+		if data, err = io.ReadAll(zr); err != nil {
+			return nil, fmt.Errorf("tokenizer %s: %w", path, err)
+		}
 	}
 	return tokenizer.FromJSON(data)
 }
