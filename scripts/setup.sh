@@ -15,7 +15,7 @@ base=(
 	libc6-dev
 )
 # The CPU reference for `make bench-compare`; never a dependency of the product.
-torch=(python3 python3-numpy python3-torch)
+torch=(python3 python3-numpy python3-torch libopenblas0-pthread)
 
 want=("${base[@]}")
 for arg in "$@"; do

@@ -10,9 +10,18 @@
 // packing), transposed or not, and strided.
 //
 // Work is spread over the shared worker pool (internal/parallel) in tasks
-// that own disjoint blocks of C. Every element of C is accumulated by exactly
-// one task, in a fixed k order, so results do not depend on timing; the
-// blocking depends only on the shape and the worker count.
+// that own disjoint blocks of C: batch entries × row parts × column parts,
+// so batches of small products (attention heads) parallelise as well as one
+// large product. Every element of C is accumulated by exactly one task, in a
+// fixed k order (KC blocks in order, each summed by the micro-kernel), so
+// results do not depend on timing, nor in fact on the worker count.
+//
+// Products with m == 1 or n == 1 (decoding) take a matrix-vector path that
+// streams the matrix once through Dot or Axpy instead of packing it.
+//
+// Block sizes: AVX-512 KC=256, MC=168 (12 micro-panels), NC=4096; AVX2
+// KC=256, MC=96, NC=4096. The pack buffers live in a sync.Pool, so a call in
+// steady state does not allocate.
 package gemm
 
 import (
@@ -115,7 +124,7 @@ func Gemm(m, n, k int, alpha float32, a, b Operand, beta float32, c []float32, l
 // GemmBatched does batch independent Gemms: product i uses A, B and C
 // starting at element offsets i*strideA, i*strideB and i*strideC of their
 // slices. A stride of 0 shares that operand across the batch (weights, GQA
-// key/value heads). The work is parallelised across batch entries and tiles
+// key/value heads); the C entries must not overlap. The work is parallelised across batch entries and tiles
 // together, so many small products also use all cores.
 func GemmBatched(batch, m, n, k int, alpha float32, a Operand, strideA int, b Operand, strideB int,
 	beta float32, c []float32, strideC, ldc int) {
@@ -128,8 +137,8 @@ func GemmBatched(batch, m, n, k int, alpha float32, a Operand, strideA int, b Op
 	if ldc < n {
 		panic(fmt.Sprintf("gemm: ldc %d < n %d", ldc, n))
 	}
-	if strideC < 0 || (batch > 1 && strideC == 0) {
-		panic(fmt.Sprintf("gemm: bad C stride %d for batch %d", strideC, batch))
+	if batch > 1 && strideC < (m-1)*ldc+n {
+		panic(fmt.Sprintf("gemm: C stride %d makes the %d outputs overlap", strideC, batch))
 	}
 	if need := (batch-1)*strideC + (m-1)*ldc + n; len(c) < need {
 		panic(fmt.Sprintf("gemm: C has %d elements, need %d", len(c), need))
@@ -145,29 +154,69 @@ func GemmBatched(batch, m, n, k int, alpha float32, a Operand, strideA int, b Op
 	}
 	checkOperand("A", &a, m, k, strideA, batch)
 	checkOperand("B", &b, k, n, strideB, batch)
-	ker := active()
+	j := jobPool.Get().(*job)
+	*j = job{ker: active(), m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, strideA: strideA, strideB: strideB, c: c, strideC: strideC, ldc: ldc,
+		chunkFn: j.chunkFn, gemvDotFn: j.gemvDotFn, gemvAxpyFn: j.gemvAxpyFn}
 	if m == 1 || n == 1 {
-		gemvBatched(ker, batch, m, n, k, alpha, a, strideA, b, strideB, beta, c, strideC, ldc)
-		return
-	}
-	pl := makePlan(ker, batch, m, n, k)
-	run := func(lo, hi int) {
-		ws := getWorkspace(ker)
-		for t := lo; t < hi; t++ {
-			bi, i0, i1, j0, j1 := pl.task(t)
-			ws.block(ker, k, alpha, a.offset(bi*strideA), b.offset(bi*strideB), beta,
-				c[bi*strideC:], ldc, i0, i1, j0, j1)
+		j.gemvBatched(batch)
+	} else {
+		j.pl = makePlan(j.ker, batch, m, n, k)
+		if j.pl.chunks == 1 {
+			j.runTasks(0, j.pl.tasks)
+		} else {
+			parallel.ForChunks(j.pl.chunks, j.chunkFn)
 		}
-		putWorkspace(ws)
 	}
-	if pl.chunks == 1 {
-		run(0, pl.tasks)
+	j.a, j.b, j.c = Operand{}, Operand{}, nil // do not keep the caller's memory alive
+	jobPool.Put(j)
+}
+
+// job carries one GemmBatched call to the pool workers. Jobs are pooled and
+// their callbacks bound once, so that a call does not allocate.
+type job struct {
+	ker                   *kernel
+	pl                    plan
+	m, n, k               int
+	alpha, beta           float32
+	a, b                  Operand
+	strideA, strideB      int
+	c                     []float32
+	strideC, ldc          int
+	chunkFn               func(ci int)
+	gemvDotFn, gemvAxpyFn func(lo, hi int)
+
+	// matrix-vector state (see gemv.go)
+	gv gemvState
+}
+
+var jobPool = sync.Pool{New: func() any {
+	j := new(job)
+	j.chunkFn = j.chunk
+	j.gemvDotFn = j.gemvDotRange
+	j.gemvAxpyFn = j.gemvAxpyRange
+	return j
+}}
+
+// chunk runs chunk ci of the job's tasks (tiles, or whole matrix-vector
+// products for a batched m == 1 or n == 1 job).
+func (j *job) chunk(ci int) {
+	lo, hi := parallel.Range(j.pl.tasks, j.pl.chunks, ci)
+	if j.m == 1 || j.n == 1 {
+		j.gemvBatchRange(lo, hi)
 		return
 	}
-	parallel.ForChunks(pl.chunks, func(ci int) {
-		lo, hi := parallel.Range(pl.tasks, pl.chunks, ci)
-		run(lo, hi)
-	})
+	j.runTasks(lo, hi)
+}
+
+func (j *job) runTasks(lo, hi int) {
+	ws := getWorkspace(j.ker)
+	for t := lo; t < hi; t++ {
+		bi, i0, i1, j0, j1 := j.pl.task(t)
+		ws.block(j.ker, j.k, j.alpha, j.a.offset(bi*j.strideA), j.b.offset(bi*j.strideB), j.beta,
+			j.c[bi*j.strideC:], j.ldc, i0, i1, j0, j1)
+	}
+	putWorkspace(ws)
 }
 
 func checkOperand(name string, o *Operand, rows, cols, stride, batch int) {
@@ -274,7 +323,7 @@ func (pl *plan) task(t int) (bi, i0, i1, j0, j1 int) {
 // workspace holds one goroutine's pack buffers; they are pooled so that the
 // steady state does not allocate.
 type workspace struct {
-	a, b, seg, tmp []float32
+	a, b, seg, tmp, blk []float32
 }
 
 var wsPool sync.Pool
@@ -288,6 +337,9 @@ func getWorkspace(ker *kernel) *workspace {
 	ws.b = grow(ws.b, ker.nc*ker.kc+ker.nr*ker.kc)
 	ws.seg = grow(ws.seg, max(ker.kc, ker.mc, ker.nc))
 	ws.tmp = grow(ws.tmp, ker.mr*ker.nr)
+	if ker.gather {
+		ws.blk = grow(ws.blk, max(ker.mr, ker.nr)*ker.kc)
+	}
 	return ws
 }
 
@@ -304,18 +356,22 @@ func grow(s []float32, n int) []float32 {
 func (ws *workspace) block(ker *kernel, k int, alpha float32, a, b Operand, beta float32,
 	c []float32, ldc, i0, i1, j0, j1 int) {
 	mr, nr := ker.mr, ker.nr
+	// Split k into equal blocks of at most ker.kc (a multiple of 16, which
+	// the register-transpose packing wants) rather than leaving a thin tail.
+	nb := (k + ker.kc - 1) / ker.kc
+	kcb := min(ker.kc, ((k+nb-1)/nb+15)&^15)
 	for jc := j0; jc < j1; jc += ker.nc {
 		nc := min(ker.nc, j1-jc)
-		for pc := 0; pc < k; pc += ker.kc {
-			kc := min(ker.kc, k-pc)
-			packPanels(ws.b, &b, b.Trans, nr, jc, nc, pc, kc, 1, ws.seg, ker.gather)
+		for pc := 0; pc < k; pc += kcb {
+			kc := min(kcb, k-pc)
+			packPanels(ws.b, &b, b.Trans, nr, jc, nc, pc, kc, 1, ws.seg, ws.blk, ker.gather)
 			bet := beta
 			if pc > 0 {
 				bet = 1
 			}
 			for ic := i0; ic < i1; ic += ker.mc {
 				mc := min(ker.mc, i1-ic)
-				packPanels(ws.a, &a, !a.Trans, mr, ic, mc, pc, kc, alpha, ws.seg, ker.gather)
+				packPanels(ws.a, &a, !a.Trans, mr, ic, mc, pc, kc, alpha, ws.seg, ws.blk, ker.gather)
 				for jr := 0; jr < nc; jr += nr {
 					bp := &ws.b[jr*kc]
 					w := min(nr, nc-jr)
@@ -357,15 +413,27 @@ func mergeEdge(t []float32, nr int, c []float32, ldc, h, w int, beta float32) {
 // k indices [p0, p0+kc). rowsOuter says whether a stored row is one outer
 // index (so its elements run along k) or one k index (elements run along the
 // outer dimension). Values are multiplied by scale. gather allows the
-// AVX-512 gather routine for the rowsOuter float32 case.
-func packPanels(dst []float32, o *Operand, rowsOuter bool, w, o0, olen, p0, kc int, scale float32, seg []float32, gather bool) {
+// AVX-512 register-transpose routine for the rowsOuter case (16-bit sources
+// are first widened into blk, which needs w*kc elements).
+func packPanels(dst []float32, o *Operand, rowsOuter bool, w, o0, olen, p0, kc int, scale float32, seg, blk []float32, gather bool) {
 	if rowsOuter {
 		for q := 0; q < olen; q += w {
 			panel := dst[q*kc : (q+w)*kc]
 			h := min(w, olen-q)
 			if gather && o.F32 != nil {
 				off := (o0+q)*o.LD + p0
-				if gatherPanel(panel, o.F32[off:], o.LD, w, h, kc, scale) {
+				if transPanel(panel, o.F32[off:], o.LD, w, h, kc, scale) {
+					continue
+				}
+			}
+			if gather && o.F32 == nil && h == w && len(blk) >= w*kc {
+				// 16-bit source: widen the w rows into a dense block, then
+				// transpose that in registers.
+				for i := range h {
+					r := blk[i*kc : (i+1)*kc]
+					copy(r, o.row(o0+q+i, p0, kc, r))
+				}
+				if transPanel(panel, blk, kc, w, h, kc, scale) {
 					continue
 				}
 			}

@@ -58,46 +58,51 @@ func newMat(rng *rand.Rand, dt dtype, batch, r, c int, trans bool, pad int) (tes
 	return testMat{op: op, vals: vals}, stride
 }
 
-// get returns op(X)[i][j] of batch entry at offset off.
-func (t *testMat) get(off, i, j int) float64 {
-	if t.op.Trans {
-		i, j = j, i
-	}
-	return float64(t.vals[off+i*t.op.LD+j])
-}
-
-// checkGemm compares c against a float64 reference. The bound is the
-// standard one for a k-term float32 dot product, |err| ≤ γ·Σ|alpha·a·b| +
-// u·|beta·c| with γ = (k+2)·u, u = 2^-24 (times 2 for the alpha rounding
-// folded into packing); blocked and FMA summation stay well inside it.
-func checkGemm(t *testing.T, name string, batch, m, n, k int, alpha float32, a testMat, sa int, b testMat, sb int,
-	beta float32, c0, c []float32, sc, ldc int) {
-	t.Helper()
-	const u = 1.0 / (1 << 24)
-	gamma := 2 * float64(k+2) * u
-	for bi := range batch {
-		for i := range m {
-			for j := range n {
-				var s, abs float64
-				for p := range k {
-					v := a.get(bi*sa, i, p) * b.get(bi*sb, p, j)
-					s += v
-					abs += math.Abs(v)
-				}
-				ref := float64(alpha) * s
-				tol := gamma*math.Abs(float64(alpha))*abs + 1e-30
-				if beta != 0 {
-					cv := float64(c0[bi*sc+i*ldc+j])
-					ref += float64(beta) * cv
-					tol += 4 * u * math.Abs(float64(beta)*cv)
-				}
-				got := float64(c[bi*sc+i*ldc+j])
-				if math.Abs(got-ref) > tol || math.IsNaN(got) {
-					require.FailNowf(t, "mismatch", "%s: batch %d C[%d][%d] = %g, want %g (tol %g)", name, bi, i, j, got, ref, tol)
-				}
+// dense returns op(X) of the batch entry at offset off as a row-major
+// float64 r×c matrix.
+func (t *testMat) dense(off, r, c int) []float64 {
+	d := make([]float64, r*c)
+	for i := range r {
+		for j := range c {
+			if t.op.Trans {
+				d[i*c+j] = float64(t.vals[off+j*t.op.LD+i])
+			} else {
+				d[i*c+j] = float64(t.vals[off+i*t.op.LD+j])
 			}
 		}
 	}
+	return d
+}
+
+// reference computes alpha*op(A)*op(B) + beta*C0 in float64 for one batch
+// entry, with a per-element error bound. The bound is the standard one for
+// a k-term float32 dot product, |err| ≤ γ·Σ|alpha·a·b| + 4u·|beta·c| with
+// γ = 2(k+2)u, u = 2^-24 (the factor 2 covers alpha being folded into the
+// packed A); blocked and FMA summation stay well inside it.
+func reference(m, n, k int, alpha float32, a, b []float64, beta float32, c0 []float32, ldc int) (ref, tol []float64) {
+	const u = 1.0 / (1 << 24)
+	gamma := 2 * float64(k+2) * u
+	ref = make([]float64, m*n)
+	tol = make([]float64, m*n)
+	for i := range m {
+		for j := range n {
+			var s, abs float64
+			for p := range k {
+				v := a[i*k+p] * b[p*n+j]
+				s += v
+				abs += math.Abs(v)
+			}
+			r := float64(alpha) * s
+			e := gamma*math.Abs(float64(alpha))*abs + 1e-30
+			if beta != 0 {
+				cv := float64(c0[i*ldc+j])
+				r += float64(beta) * cv
+				e += 4 * u * math.Abs(float64(beta)*cv)
+			}
+			ref[i*n+j], tol[i*n+j] = r, e
+		}
+	}
+	return ref, tol
 }
 
 type gemmCase struct {
@@ -117,6 +122,8 @@ func (gc gemmCase) String() string {
 		gc.padA, gc.padB, gc.padC, gc.shareA, gc.shareB)
 }
 
+// runCase builds the operands of gc, computes the reference once and checks
+// every kernel against it.
 func runCase(t *testing.T, rng *rand.Rand, gc gemmCase) {
 	t.Helper()
 	batch := max(gc.batch, 1)
@@ -137,27 +144,47 @@ func runCase(t *testing.T, rng *rand.Rand, gc gemmCase) {
 	}
 	ldc := gc.n + gc.padC
 	sc := gc.m*ldc + 5
-	c := make([]float32, (batch-1)*sc+gc.m*ldc)
-	for i := range c {
+	c0 := make([]float32, (batch-1)*sc+gc.m*ldc)
+	for i := range c0 {
 		if gc.nanC {
-			c[i] = float32(math.NaN())
+			c0[i] = float32(math.NaN())
 		} else {
-			c[i] = float32(rng.NormFloat64())
+			c0[i] = float32(rng.NormFloat64())
 		}
 	}
-	c0 := append([]float32(nil), c...)
-	if gc.batch == 0 {
-		Gemm(gc.m, gc.n, gc.k, gc.alpha, a.op, b.op, gc.beta, c, ldc)
-	} else {
-		GemmBatched(batch, gc.m, gc.n, gc.k, gc.alpha, a.op, sa, b.op, sb, gc.beta, c, sc, ldc)
-	}
-	checkGemm(t, gc.String(), batch, gc.m, gc.n, gc.k, gc.alpha, a, sa, b, sb, gc.beta, c0, c, sc, ldc)
-	// Padding between rows and between batch entries must be untouched.
+	refs := make([][2][]float64, batch)
 	for bi := range batch {
-		for i := range gc.m {
-			for j := gc.n; j < ldc && bi*sc+i*ldc+j < len(c); j++ {
-				idx := bi*sc + i*ldc + j
-				require.Equal(t, math.Float32bits(c0[idx]), math.Float32bits(c[idx]), "%v: padding C[%d] touched", gc, idx)
+		ref, tol := reference(gc.m, gc.n, gc.k, gc.alpha, a.dense(bi*sa, gc.m, gc.k), b.dense(bi*sb, gc.k, gc.n),
+			gc.beta, c0[bi*sc:], ldc)
+		refs[bi] = [2][]float64{ref, tol}
+	}
+	c := make([]float32, len(c0))
+	for _, kname := range Kernels() {
+		restore, err := SetKernel(kname)
+		require.NoError(t, err)
+		copy(c, c0)
+		if gc.batch == 0 {
+			Gemm(gc.m, gc.n, gc.k, gc.alpha, a.op, b.op, gc.beta, c, ldc)
+		} else {
+			GemmBatched(batch, gc.m, gc.n, gc.k, gc.alpha, a.op, sa, b.op, sb, gc.beta, c, sc, ldc)
+		}
+		restore()
+		for bi := range batch {
+			ref, tol := refs[bi][0], refs[bi][1]
+			for i := range gc.m {
+				for j := range gc.n {
+					got := float64(c[bi*sc+i*ldc+j])
+					want := ref[i*gc.n+j]
+					if math.Abs(got-want) > tol[i*gc.n+j] || math.IsNaN(got) {
+						require.FailNowf(t, "mismatch", "%s %v: batch %d C[%d][%d] = %g, want %g (tol %g)",
+							kname, gc, bi, i, j, got, want, tol[i*gc.n+j])
+					}
+				}
+				// Padding after each row and between batch entries must be untouched.
+				for j := gc.n; j < ldc && bi*sc+i*ldc+j < len(c); j++ {
+					idx := bi*sc + i*ldc + j
+					require.Equal(t, math.Float32bits(c0[idx]), math.Float32bits(c[idx]), "%s %v: padding C[%d] touched", kname, gc, idx)
+				}
 			}
 		}
 	}
@@ -178,8 +205,8 @@ func forEachKernel(t *testing.T, f func(t *testing.T)) {
 
 func TestGemmShapes(t *testing.T) {
 	dims := []int{1, 3, 17, 31, 33, 100, 257}
-	forEachKernel(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(1, 2))
+	rng := rand.New(rand.NewPCG(1, 2))
+	{
 		for i, m := range dims {
 			for j, n := range dims {
 				k := dims[(i+2*j)%len(dims)]
@@ -192,7 +219,7 @@ func TestGemmShapes(t *testing.T) {
 				}
 			}
 		}
-	})
+	}
 }
 
 func TestGemmVariants(t *testing.T) {
@@ -224,12 +251,10 @@ func TestGemmVariants(t *testing.T) {
 		{batch: 3, m: 100, n: 1, k: 64, alpha: 1, beta: 0.5, shareA: true},
 		{batch: 2, m: 300, n: 260, k: 100, alpha: 1, beta: 0, nanC: true, ta: true},
 	}
-	forEachKernel(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(3, 4))
-		for _, gc := range cases {
-			runCase(t, rng, gc)
-		}
-	})
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, gc := range cases {
+		runCase(t, rng, gc)
+	}
 }
 
 func TestGemmDeterministic(t *testing.T) {
@@ -269,6 +294,8 @@ func TestGemmPanics(t *testing.T) {
 	}, "two data")
 	require.Panics(t, func() { Gemm(3, 5, 4, 1, Operand{F32: a.F32, LD: 3}, b, 0, c, 5) }, "LD too small")
 	require.Panics(t, func() { Gemm(3, 5, 4, 1, a, Operand{F32: b.F32, LD: 5, Trans: true}, 0, c, 5) }, "short Bt")
+	require.Panics(t, func() { GemmBatched(2, 3, 5, 4, 1, a, 0, b, 0, 0, make([]float32, 40), 10, 5) }, "C overlap")
+	require.NotPanics(t, func() { GemmBatched(2, 3, 5, 4, 1, a, 0, b, 0, 0, make([]float32, 40), 15, 5) })
 }
 
 func TestDotAxpy(t *testing.T) {
@@ -303,4 +330,25 @@ func TestSetKernel(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, Kernels(), "generic")
 	require.Equal(t, Kernels()[0], Kernel())
+}
+
+// raceEnabled is set under the race detector, where sync.Pool drops items
+// at random and allocation counts are meaningless.
+var raceEnabled bool
+
+func TestSteadyStateDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool is randomised under the race detector")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, s := range []struct{ batch, m, n, k int }{{1, 40, 50, 60}, {3, 20, 30, 40}, {1, 1, 300, 64}, {2, 1, 64, 64}, {1, 64, 1, 64}} {
+		a := Operand{F32: randF32(rng, s.batch*s.m*s.k), LD: s.k}
+		b := Operand{BF16: make([]uint16, s.batch*s.k*s.n), LD: s.n}
+		c := make([]float32, s.batch*s.m*s.n)
+		call := func() {
+			GemmBatched(s.batch, s.m, s.n, s.k, 1, a, s.m*s.k, b, s.k*s.n, 0, c, s.m*s.n, s.n)
+		}
+		call()
+		require.Zero(t, testing.AllocsPerRun(10, call), "%+v", s)
+	}
 }

@@ -18,7 +18,7 @@ type kernel struct {
 	mr, nr     int // register tile
 	kc, mc, nc int // cache blocks: kc depth, mc rows of packed A, nc columns of packed B
 	micro      microFn
-	gather     bool // pack transposing float32 panels with AVX-512 gathers
+	gather     bool // pack transposing float32 panels with AVX-512 register transposes
 	dot        func(x, y []float32) float32
 	axpy       func(alpha float32, x, y []float32)
 }
@@ -35,7 +35,8 @@ func init() {
 
 func active() *kernel { return current.Load() }
 
-// Kernel reports the name of the kernel in use: "avx512", "avx2" or "generic".
+// Kernel reports the name of the kernel in use: "avx512" or "avx2" on amd64,
+// "neon" on arm64, or "generic" (portable Go).
 func Kernel() string { return active().name }
 
 // Kernels lists the kernels this machine can run, fastest first.
@@ -132,7 +133,8 @@ func Dot(x, y []float32) float32 {
 	return active().dot(x, y)
 }
 
-// Axpy computes y += alpha*x; x and y must have the same length.
+// Axpy computes y += alpha*x; x and y must have the same length. As in BLAS,
+// alpha == 0 returns without touching y.
 func Axpy(alpha float32, x, y []float32) {
 	if len(x) != len(y) {
 		panic(fmt.Sprintf("gemm.Axpy: length mismatch %d != %d", len(x), len(y)))

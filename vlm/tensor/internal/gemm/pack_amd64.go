@@ -9,7 +9,7 @@ import (
 )
 
 //go:noescape
-func gatherPack512(dst, src *float32, ld, w, kc int, masks uint64, scale float32)
+func transPack512(dst, src *float32, ld, w, rows, kb int, mask uint64, scale float32)
 
 //go:noescape
 func cvtBF16(dst *float32, src *uint16, n int)
@@ -48,18 +48,28 @@ func f16ToF32(dst []float32, src []uint16) {
 	half.F16ToFloat32s(dst[n:], src[n:])
 }
 
-// gatherPanel packs one w-wide panel (h ≤ w valid rows, w ≤ 32) from a
-// row-major float32 source whose rows run along k: dst[p*w+i] =
-// scale*src[i*ld+p], zero for i ≥ h. It reports false when it cannot (then
-// the caller packs in Go).
-func gatherPanel(dst, src []float32, ld, w, h, kc int, scale float32) bool {
-	if w > 32 || h < 1 || kc < 1 || int64(ld)*32+int64(kc) >= 1<<31 {
+// transPanel packs one full w-wide panel (w = 14 or 32 rows of a row-major
+// float32 source whose rows run along k): dst[p*w+i] = scale*src[i*ld+p].
+// Blocks of 16 k steps are transposed in AVX-512 registers, the k remainder
+// in Go. It reports false when it cannot (then the caller packs in Go).
+func transPanel(dst, src []float32, ld, w, h, kc int, scale float32) bool {
+	if h != w || (w != 14 && w != 32) || kc < 16 {
 		return false
 	}
 	_ = dst[kc*w-1]
 	_ = src[(h-1)*ld+kc-1]
-	lanes := func(n int) uint64 { return (uint64(1) << min(max(n, 0), 16)) - 1 }
-	masks := lanes(h) | lanes(h-16)<<16 | lanes(w)<<32 | lanes(w-16)<<48
-	gatherPack512(&dst[0], &src[0], ld, w, kc, masks, scale)
+	kb := kc / 16
+	if w == 14 {
+		transPack512(&dst[0], &src[0], ld, w, 14, kb, 1<<14-1, scale)
+	} else {
+		transPack512(&dst[0], &src[0], ld, w, 16, kb, 1<<16-1, scale)
+		transPack512(&dst[16], &src[16*ld], ld, w, 16, kb, 1<<16-1, scale)
+	}
+	for i := range h {
+		row := src[i*ld : i*ld+kc]
+		for p := kb * 16; p < kc; p++ {
+			dst[p*w+i] = scale * row[p]
+		}
+	}
 	return true
 }

@@ -2,87 +2,223 @@
 
 #include "textflag.h"
 
-DATA lanes<>+0(SB)/4, $0
-DATA lanes<>+4(SB)/4, $1
-DATA lanes<>+8(SB)/4, $2
-DATA lanes<>+12(SB)/4, $3
-DATA lanes<>+16(SB)/4, $4
-DATA lanes<>+20(SB)/4, $5
-DATA lanes<>+24(SB)/4, $6
-DATA lanes<>+28(SB)/4, $7
-DATA lanes<>+32(SB)/4, $8
-DATA lanes<>+36(SB)/4, $9
-DATA lanes<>+40(SB)/4, $10
-DATA lanes<>+44(SB)/4, $11
-DATA lanes<>+48(SB)/4, $12
-DATA lanes<>+52(SB)/4, $13
-DATA lanes<>+56(SB)/4, $14
-DATA lanes<>+60(SB)/4, $15
-GLOBL lanes<>(SB), RODATA|NOPTR, $64
-
-// func gatherPack512(dst, src *float32, ld, w, kc int, masks uint64, scale float32)
-// For p < kc and lane i < w (w <= 32): dst[p*w+i] = scale*src[i*ld+p].
-// masks holds four 16-bit lane masks: bits 0-15 gather lanes 0-15, 16-31
-// gather lanes 16-31, 32-47 store lanes 0-15, 48-63 store lanes 16-31.
-// Lanes that are stored but not gathered are written as zero.
-TEXT ·gatherPack512(SB), NOSPLIT, $0-52
+// func transPack512(dst, src *float32, ld, w, rows, kb int, mask uint64, scale float32)
+// For kb blocks of 16 k steps: dst[p*w+i] = scale*src[i*ld+p] for i < rows
+// (rows <= 16; lanes rows..15 are zero), stored with the lane mask mask.
+// The 16x16 block is transposed in registers (unpcklps/hps, unpcklpd/hpd,
+// two vshuff32x4 stages).
+TEXT ·transPack512(SB), NOSPLIT, $0-60
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
-	MOVQ ld+16(FP), AX
+	MOVQ ld+16(FP), R8
+	SHLQ $2, R8
 	MOVQ w+24(FP), BX
-	MOVQ kc+32(FP), CX
-	MOVQ masks+40(FP), DX
-	VBROADCASTSS scale+48(FP), Z7
-	VPBROADCASTD AX, Z1
-	VMOVDQU32 lanes<>(SB), Z2
-	VPMULLD Z2, Z1, Z5          // lane*ld
-	SHLQ $4, AX
-	VPBROADCASTD AX, Z3
-	VPADDD Z3, Z5, Z6           // (lane+16)*ld
-	MOVQ DX, R10                // gather mask lo
-	MOVQ DX, R11
-	SHRQ $16, R11               // gather mask hi
-	MOVQ DX, R12
-	SHRQ $32, R12               // store mask lo
-	MOVQ DX, R13
-	SHRQ $48, R13               // store mask hi
-	ANDQ $0xffff, R10
-	ANDQ $0xffff, R11
-	ANDQ $0xffff, R12
-	SHLQ $2, BX                 // w in bytes
-	TESTQ R13, R13
-	JNZ gp2
-gp1loop:
+	SHLQ $2, BX
+	MOVQ rows+32(FP), DX
+	MOVQ kb+40(FP), CX
+	MOVQ mask+48(FP), R11
+	KMOVW R11, K1
+	MOVQ BX, R12
+	SHLQ $4, R12                // 16 output rows per block
+tploop:
+	MOVQ SI, R10
 	VPXORD Z0, Z0, Z0
-	KMOVW R10, K1
-	VGATHERDPS (SI)(Z5*4), K1, Z0
-	VMULPS Z7, Z0, Z0
-	KMOVW R12, K2
-	VMOVUPS Z0, K2, (DI)
-	ADDQ $4, SI
-	ADDQ BX, DI
-	DECQ CX
-	JNZ gp1loop
-	VZEROUPPER
-	RET
-gp2:
-gp2loop:
-	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	KMOVW R10, K1
-	VGATHERDPS (SI)(Z5*4), K1, Z0
-	KMOVW R11, K3
-	VGATHERDPS (SI)(Z6*4), K3, Z4
-	VMULPS Z7, Z0, Z0
-	VMULPS Z7, Z4, Z4
-	KMOVW R12, K2
-	VMOVUPS Z0, K2, (DI)
-	KMOVW R13, K4
-	VMOVUPS Z4, K4, 64(DI)
-	ADDQ $4, SI
-	ADDQ BX, DI
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	CMPQ DX, $0
+	JLE tploaded
+	VMOVUPS (R10), Z0
+	ADDQ R8, R10
+	CMPQ DX, $1
+	JLE tploaded
+	VMOVUPS (R10), Z1
+	ADDQ R8, R10
+	CMPQ DX, $2
+	JLE tploaded
+	VMOVUPS (R10), Z2
+	ADDQ R8, R10
+	CMPQ DX, $3
+	JLE tploaded
+	VMOVUPS (R10), Z3
+	ADDQ R8, R10
+	CMPQ DX, $4
+	JLE tploaded
+	VMOVUPS (R10), Z4
+	ADDQ R8, R10
+	CMPQ DX, $5
+	JLE tploaded
+	VMOVUPS (R10), Z5
+	ADDQ R8, R10
+	CMPQ DX, $6
+	JLE tploaded
+	VMOVUPS (R10), Z6
+	ADDQ R8, R10
+	CMPQ DX, $7
+	JLE tploaded
+	VMOVUPS (R10), Z7
+	ADDQ R8, R10
+	CMPQ DX, $8
+	JLE tploaded
+	VMOVUPS (R10), Z8
+	ADDQ R8, R10
+	CMPQ DX, $9
+	JLE tploaded
+	VMOVUPS (R10), Z9
+	ADDQ R8, R10
+	CMPQ DX, $10
+	JLE tploaded
+	VMOVUPS (R10), Z10
+	ADDQ R8, R10
+	CMPQ DX, $11
+	JLE tploaded
+	VMOVUPS (R10), Z11
+	ADDQ R8, R10
+	CMPQ DX, $12
+	JLE tploaded
+	VMOVUPS (R10), Z12
+	ADDQ R8, R10
+	CMPQ DX, $13
+	JLE tploaded
+	VMOVUPS (R10), Z13
+	ADDQ R8, R10
+	CMPQ DX, $14
+	JLE tploaded
+	VMOVUPS (R10), Z14
+	ADDQ R8, R10
+	CMPQ DX, $15
+	JLE tploaded
+	VMOVUPS (R10), Z15
+	ADDQ R8, R10
+tploaded:
+	VMULPS.BCST scale+56(FP), Z0, Z0
+	VMULPS.BCST scale+56(FP), Z1, Z1
+	VMULPS.BCST scale+56(FP), Z2, Z2
+	VMULPS.BCST scale+56(FP), Z3, Z3
+	VMULPS.BCST scale+56(FP), Z4, Z4
+	VMULPS.BCST scale+56(FP), Z5, Z5
+	VMULPS.BCST scale+56(FP), Z6, Z6
+	VMULPS.BCST scale+56(FP), Z7, Z7
+	VMULPS.BCST scale+56(FP), Z8, Z8
+	VMULPS.BCST scale+56(FP), Z9, Z9
+	VMULPS.BCST scale+56(FP), Z10, Z10
+	VMULPS.BCST scale+56(FP), Z11, Z11
+	VMULPS.BCST scale+56(FP), Z12, Z12
+	VMULPS.BCST scale+56(FP), Z13, Z13
+	VMULPS.BCST scale+56(FP), Z14, Z14
+	VMULPS.BCST scale+56(FP), Z15, Z15
+	VUNPCKLPS Z1, Z0, Z16
+	VUNPCKHPS Z1, Z0, Z17
+	VUNPCKLPS Z3, Z2, Z18
+	VUNPCKHPS Z3, Z2, Z19
+	VUNPCKLPS Z5, Z4, Z20
+	VUNPCKHPS Z5, Z4, Z21
+	VUNPCKLPS Z7, Z6, Z22
+	VUNPCKHPS Z7, Z6, Z23
+	VUNPCKLPS Z9, Z8, Z24
+	VUNPCKHPS Z9, Z8, Z25
+	VUNPCKLPS Z11, Z10, Z26
+	VUNPCKHPS Z11, Z10, Z27
+	VUNPCKLPS Z13, Z12, Z28
+	VUNPCKHPS Z13, Z12, Z29
+	VUNPCKLPS Z15, Z14, Z30
+	VUNPCKHPS Z15, Z14, Z31
+	VUNPCKLPD Z18, Z16, Z0
+	VUNPCKHPD Z18, Z16, Z1
+	VUNPCKLPD Z19, Z17, Z2
+	VUNPCKHPD Z19, Z17, Z3
+	VUNPCKLPD Z22, Z20, Z4
+	VUNPCKHPD Z22, Z20, Z5
+	VUNPCKLPD Z23, Z21, Z6
+	VUNPCKHPD Z23, Z21, Z7
+	VUNPCKLPD Z26, Z24, Z8
+	VUNPCKHPD Z26, Z24, Z9
+	VUNPCKLPD Z27, Z25, Z10
+	VUNPCKHPD Z27, Z25, Z11
+	VUNPCKLPD Z30, Z28, Z12
+	VUNPCKHPD Z30, Z28, Z13
+	VUNPCKLPD Z31, Z29, Z14
+	VUNPCKHPD Z31, Z29, Z15
+	VSHUFF32X4 $0x88, Z4, Z0, Z16
+	VSHUFF32X4 $0xDD, Z4, Z0, Z17
+	VSHUFF32X4 $0x88, Z12, Z8, Z18
+	VSHUFF32X4 $0xDD, Z12, Z8, Z19
+	VSHUFF32X4 $0x88, Z5, Z1, Z20
+	VSHUFF32X4 $0xDD, Z5, Z1, Z21
+	VSHUFF32X4 $0x88, Z13, Z9, Z22
+	VSHUFF32X4 $0xDD, Z13, Z9, Z23
+	VSHUFF32X4 $0x88, Z6, Z2, Z24
+	VSHUFF32X4 $0xDD, Z6, Z2, Z25
+	VSHUFF32X4 $0x88, Z14, Z10, Z26
+	VSHUFF32X4 $0xDD, Z14, Z10, Z27
+	VSHUFF32X4 $0x88, Z7, Z3, Z28
+	VSHUFF32X4 $0xDD, Z7, Z3, Z29
+	VSHUFF32X4 $0x88, Z15, Z11, Z30
+	VSHUFF32X4 $0xDD, Z15, Z11, Z31
+	VSHUFF32X4 $0x88, Z18, Z16, Z0
+	VSHUFF32X4 $0xDD, Z18, Z16, Z8
+	VSHUFF32X4 $0x88, Z19, Z17, Z4
+	VSHUFF32X4 $0xDD, Z19, Z17, Z12
+	VSHUFF32X4 $0x88, Z22, Z20, Z1
+	VSHUFF32X4 $0xDD, Z22, Z20, Z9
+	VSHUFF32X4 $0x88, Z23, Z21, Z5
+	VSHUFF32X4 $0xDD, Z23, Z21, Z13
+	VSHUFF32X4 $0x88, Z26, Z24, Z2
+	VSHUFF32X4 $0xDD, Z26, Z24, Z10
+	VSHUFF32X4 $0x88, Z27, Z25, Z6
+	VSHUFF32X4 $0xDD, Z27, Z25, Z14
+	VSHUFF32X4 $0x88, Z30, Z28, Z3
+	VSHUFF32X4 $0xDD, Z30, Z28, Z11
+	VSHUFF32X4 $0x88, Z31, Z29, Z7
+	VSHUFF32X4 $0xDD, Z31, Z29, Z15
+	MOVQ DI, R10
+	VMOVUPS Z0, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z1, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z2, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z3, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z4, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z5, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z6, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z7, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z8, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z9, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z10, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z11, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z12, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z13, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z14, K1, (R10)
+	ADDQ BX, R10
+	VMOVUPS Z15, K1, (R10)
+	ADDQ $64, SI
+	ADDQ R12, DI
 	DECQ CX
-	JNZ gp2loop
+	JNZ tploop
 	VZEROUPPER
 	RET
 
