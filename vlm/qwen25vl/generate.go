@@ -64,15 +64,19 @@ func (m *Model) Generate(ctx context.Context, in *Inputs, s Sampling) ([]int32, 
 	}
 	cfg := &m.Config
 	cache := tensor.NewKVCache(cfg.NumHiddenLayers, len(in.IDs)+s.MaxNewTokens, cfg.NumKeyValueHeads, cfg.HeadDim())
-	arena := tensor.NewArena()
-	c := tensor.Inference(arena)
-	out, err := m.Forward(c, in, ForwardOptions{Cache: cache, LastLogitsOnly: true})
+	// The prefill allocates from the heap: an arena would keep every layer's
+	// intermediates alive until the pass ends (gigabytes for a 3B model),
+	// while the garbage collector frees them layer by layer. Decode steps
+	// are small and identical, so they reuse an arena.
+	out, err := m.Forward(tensor.Inference(nil), in, ForwardOptions{Cache: cache, LastLogitsOnly: true})
 	if err != nil {
 		return nil, err
 	}
 	delta := out.RopeDelta
 	logits := slices.Clone(out.Logits.Float32s())
-	arena.Reset()
+	out = nil
+	arena := tensor.NewArena()
+	c := tensor.Inference(arena)
 
 	rng := rand.New(rand.NewPCG(s.Seed, 0x5eed))
 	seen := map[int32]bool{}
