@@ -13,6 +13,11 @@ base=(
 	make
 	gcc
 	libc6-dev
+	# the openpi interop test of policy/server (a Python msgpack-numpy client)
+	python3
+	python3-numpy
+	python3-msgpack
+	python3-websockets
 )
 # The CPU reference for `make bench-compare`; never a dependency of the product.
 torch=(python3 python3-numpy python3-torch libopenblas0-pthread)
