@@ -18,6 +18,9 @@ base=(
 	python3-numpy
 	python3-msgpack
 	python3-websockets
+	# the simulator (sim, sim/mujoco): MuJoCo 2.2.2 and CPU offscreen OpenGL
+	libmujoco-dev
+	libosmesa6-dev
 )
 # The CPU reference for `make bench-compare`; never a dependency of the product.
 torch=(python3 python3-numpy python3-torch libopenblas0-pthread)

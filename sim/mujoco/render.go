@@ -1,0 +1,237 @@
+package mujoco
+
+/*
+#cgo LDFLAGS: -lOSMesa
+#include <stdlib.h>
+#include <GL/osmesa.h>
+#include <mujoco/mujoco.h>
+
+typedef struct {
+	OSMesaContext ctx;
+	void* buf;
+	int w, h;
+	mjvScene scn;
+	mjrContext con;
+	mjvOption opt;
+	mjvCamera cam;
+} vstRenderer;
+
+// vstRendererNew creates an OSMesa context current on the calling thread and
+// MuJoCo's rendering context for m. It returns NULL and a message on failure.
+static vstRenderer* vstRendererNew(const mjModel* m, int w, int h, int shadows, const char** msg) {
+	vstRenderer* r = (vstRenderer*)calloc(1, sizeof(vstRenderer));
+	if (!r) { *msg = "out of memory"; return NULL; }
+	r->w = w; r->h = h;
+	r->ctx = OSMesaCreateContextExt(OSMESA_RGBA, 24, 8, 0, NULL);
+	if (!r->ctx) { free(r); *msg = "OSMesaCreateContextExt failed"; return NULL; }
+	r->buf = malloc((size_t)w * h * 4);
+	if (!r->buf) { OSMesaDestroyContext(r->ctx); free(r); *msg = "out of memory"; return NULL; }
+	if (!OSMesaMakeCurrent(r->ctx, r->buf, GL_UNSIGNED_BYTE, w, h)) {
+		OSMesaDestroyContext(r->ctx); free(r->buf); free(r);
+		*msg = "OSMesaMakeCurrent failed";
+		return NULL;
+	}
+	mjv_defaultScene(&r->scn);
+	mjv_makeScene(m, &r->scn, 2000);
+	mjv_defaultOption(&r->opt);
+	mjv_defaultCamera(&r->cam);
+	r->cam.type = mjCAMERA_FIXED;
+	mjr_defaultContext(&r->con);
+	mjr_makeContext(m, &r->con, mjFONTSCALE_100);
+	mjr_setBuffer(mjFB_OFFSCREEN, &r->con);
+	if (r->con.currentBuffer != mjFB_OFFSCREEN) {
+		mjr_freeContext(&r->con); mjv_freeScene(&r->scn);
+		OSMesaDestroyContext(r->ctx); free(r->buf); free(r);
+		*msg = "offscreen framebuffer not supported";
+		return NULL;
+	}
+	r->scn.flags[mjRND_SHADOW] = shadows ? 1 : 0;
+	r->scn.flags[mjRND_SKYBOX] = 0;
+	return r;
+}
+
+static void vstRendererRender(vstRenderer* r, const mjModel* m, mjData* d, int cam,
+                              unsigned char* rgb, float* depth) {
+	r->cam.fixedcamid = cam;
+	mjv_updateScene(m, d, &r->opt, NULL, &r->cam, mjCAT_ALL, &r->scn);
+	mjrRect vp = {0, 0, r->w, r->h};
+	mjr_render(vp, &r->scn, &r->con);
+	mjr_readPixels(rgb, depth, vp, &r->con);
+}
+
+static void vstRendererFree(vstRenderer* r) {
+	mjr_freeContext(&r->con);
+	mjv_freeScene(&r->scn);
+	OSMesaDestroyContext(r->ctx);
+	free(r->buf);
+	free(r);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"unsafe"
+)
+
+// RendererConfig configures an offscreen Renderer.
+type RendererConfig struct {
+	// Width and Height are the image size in pixels. They default to 128
+	// and must not exceed the model's offscreen buffer
+	// (<visual><global offwidth offheight/>).
+	Width, Height int
+	// Shadows turns on shadow mapping (about twice the cost per image). It
+	// defaults to false.
+	Shadows bool
+}
+
+// Renderer draws a model's fixed cameras offscreen on the CPU through OSMesa.
+// OpenGL contexts belong to one OS thread, so a Renderer owns a goroutine
+// locked to its own thread and runs every GL call there; its methods may be
+// called from any goroutine, one at a time.
+type Renderer struct {
+	m      *Model
+	w, h   int
+	reqs   chan func()
+	done   chan struct{}
+	closed bool
+	r      *C.vstRenderer
+	rgbBuf []uint8
+	zBuf   []float32
+}
+
+// NewRenderer creates the GL and MuJoCo rendering contexts for m.
+func NewRenderer(m *Model, cfg RendererConfig) (*Renderer, error) {
+	if m == nil || m.m == nil {
+		return nil, ErrClosed
+	}
+	if cfg.Width == 0 {
+		cfg.Width = 128
+	}
+	if cfg.Height == 0 {
+		cfg.Height = 128
+	}
+	ow, oh := m.OffscreenSize()
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > ow || cfg.Height > oh {
+		return nil, fmt.Errorf("mujoco: render size %dx%d outside 1x1..%dx%d (the model's offscreen buffer)", cfg.Width, cfg.Height, ow, oh)
+	}
+	r := &Renderer{m: m, w: cfg.Width, h: cfg.Height, reqs: make(chan func()), done: make(chan struct{})}
+	started := make(chan error)
+	go r.loop(cfg.Shadows, started)
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	r.rgbBuf = make([]uint8, 3*r.w*r.h)
+	r.zBuf = make([]float32, r.w*r.h)
+	return r, nil
+}
+
+func (r *Renderer) loop(shadows bool, started chan<- error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer close(r.done)
+	sh := C.int(0)
+	if shadows {
+		sh = 1
+	}
+	var msg *C.char
+	r.r = C.vstRendererNew(r.m.m, C.int(r.w), C.int(r.h), sh, &msg)
+	if r.r == nil {
+		started <- fmt.Errorf("mujoco: create renderer: %s", C.GoString(msg))
+		return
+	}
+	started <- nil
+	for f := range r.reqs {
+		f()
+	}
+	C.vstRendererFree(r.r)
+	r.r = nil
+}
+
+// Size returns the image width and height.
+func (r *Renderer) Size() (w, h int) { return r.w, r.h }
+
+// Render draws camera id with the state in d. rgb, when non-nil, receives
+// H·W·3 bytes of RGB in row-major order, top row first; depth, when
+// non-nil, receives H·W distances along the optical axis in metres.
+func (r *Renderer) Render(d *Data, camera int, rgb []uint8, depth []float32) error {
+	if r.closed {
+		return ErrClosed
+	}
+	if d == nil || !d.ok() {
+		return ErrClosed
+	}
+	if d.m != r.m {
+		return errors.New("mujoco: data belongs to another model than the renderer")
+	}
+	if !inRange(camera, r.m.NCamera()) {
+		return fmt.Errorf("mujoco: camera id %d out of range [0,%d)", camera, r.m.NCamera())
+	}
+	if rgb != nil && len(rgb) != 3*r.w*r.h {
+		return fmt.Errorf("mujoco: rgb buffer needs %d bytes, has %d", 3*r.w*r.h, len(rgb))
+	}
+	if depth != nil && len(depth) != r.w*r.h {
+		return fmt.Errorf("mujoco: depth buffer needs %d values, has %d", r.w*r.h, len(depth))
+	}
+	var prgb *C.uchar
+	var pz *C.float
+	if rgb != nil {
+		prgb = (*C.uchar)(unsafe.Pointer(&r.rgbBuf[0]))
+	}
+	if depth != nil {
+		pz = (*C.float)(unsafe.Pointer(&r.zBuf[0]))
+	}
+	done := make(chan struct{})
+	r.reqs <- func() {
+		C.vstRendererRender(r.r, r.m.m, d.d, C.int(camera), prgb, pz)
+		close(done)
+	}
+	<-done
+	row := 3 * r.w
+	for y := 0; rgb != nil && y < r.h; y++ {
+		copy(rgb[y*row:(y+1)*row], r.rgbBuf[(r.h-1-y)*row:(r.h-y)*row])
+	}
+	if depth != nil {
+		zn, zf := r.m.ClipPlanes()
+		k := 1 - zn/zf
+		for y := range r.h {
+			src := r.zBuf[(r.h-1-y)*r.w : (r.h-y)*r.w]
+			dst := depth[y*r.w : (y+1)*r.w]
+			for x, z := range src {
+				dst[x] = float32(zn / (1 - float64(z)*k))
+			}
+		}
+	}
+	return nil
+}
+
+// Close frees the GL and MuJoCo rendering contexts and stops the render
+// thread. It is idempotent. Close it before the model.
+func (r *Renderer) Close() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	close(r.reqs)
+	<-r.done // the loop frees the contexts on its own thread
+}
+
+// Intrinsics are a pinhole camera's parameters in pixels, for an image whose
+// origin is the top-left pixel corner.
+type Intrinsics struct {
+	// Fx and Fy are the focal lengths; Cx and Cy the principal point.
+	Fx, Fy, Cx, Cy float64
+	// Width and Height are the image size.
+	Width, Height int
+}
+
+// CameraIntrinsics returns the intrinsics of a camera with vertical field
+// of view fovyDeg (degrees, as MJCF's fovy) rendering w×h images; MuJoCo
+// uses square pixels, so Fx = Fy.
+func CameraIntrinsics(fovyDeg float64, w, h int) Intrinsics {
+	f := 0.5 * float64(h) / math.Tan(0.5*fovyDeg*math.Pi/180)
+	return Intrinsics{Fx: f, Fy: f, Cx: 0.5 * float64(w), Cy: 0.5 * float64(h), Width: w, Height: h}
+}
