@@ -21,6 +21,20 @@ base=(
 	# the simulator (sim, sim/mujoco): MuJoCo 2.2.2 and CPU offscreen OpenGL
 	libmujoco-dev
 	libosmesa6-dev
+	# the ROS 1 integration tests (robot/ros1): a real master and the rostopic
+	# CLI; the message packages give rostopic its Python message classes
+	python3-rosmaster
+	python3-rostopic
+	python3-std-msgs
+	python3-geometry-msgs
+	python3-sensor-msgs
+	python3-trajectory-msgs
+	# the camera (robot/camera, gocv v0.31.0): Debian's OpenCV 4.6 with its
+	# FFmpeg video backend
+	libopencv-dev
+	# the MQTT tests (robot/mqtt): a real broker started on a free port
+	mosquitto
+	mosquitto-clients
 )
 # The CPU reference for `make bench-compare`; never a dependency of the product.
 torch=(python3 python3-numpy python3-torch libopenblas0-pthread)
