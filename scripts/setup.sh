@@ -35,6 +35,9 @@ base=(
 	# the MQTT tests (robot/mqtt): a real broker started on a free port
 	mosquitto
 	mosquitto-clients
+	# the ROS 2 transport (robot/ros2, build tag ros2): CycloneDDS 0.10.2 and idlc
+	cyclonedds-dev
+	cyclonedds-tools
 )
 # The CPU reference for `make bench-compare`; never a dependency of the product.
 torch=(python3 python3-numpy python3-torch libopenblas0-pthread)
