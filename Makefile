@@ -20,11 +20,12 @@ setup: ## install system packages and Go modules (idempotent)
 build: ## build bin/vla
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/vla
 
-test: setup ## setup, go vet, then every test with the race detector (plus the ros2-tagged DDS tests)
+test: setup ## setup, go vet, then every test with the race detector (plus the ros2-tagged DDS tests and the OpenCV Mat leak check)
 	$(GO) vet ./...
 	$(GO) vet -tags ros2 ./robot/ros2/
 	$(GO) test -race -count=1 ./...
 	$(GO) test -tags ros2 -race -count=1 ./robot/ros2/
+	$(GO) test -tags matprofile -race -count=1 ./robot/camera/
 
 demo: setup build ## setup, build, then run the main job
 	scripts/demo.sh
