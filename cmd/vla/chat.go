@@ -9,18 +9,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vstgo/vst/robot/camera"
 	"github.com/vstgo/vst/vlm/qwen25vl"
 	"github.com/vstgo/vst/vlm/tokenizer"
 )
 
 func newChatCmd() *cobra.Command {
 	var (
-		dir, system       string
-		images            []string
-		maxTokens, topK   int
-		temperature, topP float32
-		seed              uint64
-		think, stats      bool
+		dir, system, video string
+		images             []string
+		maxTokens, topK    int
+		temperature, topP  float32
+		seed               uint64
+		think, stats       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "chat [flags] QUESTION",
@@ -32,6 +33,7 @@ prompt (answers come after a <think> block). The checkpoint directory must hold
 tokenizer.json.`,
 		Example: `  vla chat --model /models/VST-3B-RL --image scene.jpg "Which object is closer to the camera?"
   vla chat --model /tmp/tiny --max-tokens 16 "hello"
+  vla chat --model DIR --video clip.mp4 "What happens after the gripper opens?"
   vla chat --model DIR --think --temperature 0.7 --seed 1 --image a.png --image b.png "How did the camera move?"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,9 +53,20 @@ tokenizer.json.`,
 			if err != nil {
 				return err
 			}
+			var videos []*qwen25vl.Pixels
+			if video != "" {
+				v, err := loadVideo(m, video)
+				if err != nil {
+					return err
+				}
+				videos = append(videos, v)
+			}
 			msg := tokenizer.Message{Role: "user"}
 			for range pixels {
 				msg.Content = append(msg.Content, tokenizer.ImagePart())
+			}
+			for range videos {
+				msg.Content = append(msg.Content, tokenizer.VideoPart())
 			}
 			msg.Content = append(msg.Content, tokenizer.TextPart(args[0]))
 			msgs := []tokenizer.Message{msg}
@@ -64,14 +77,18 @@ tokenizer.json.`,
 			if err != nil {
 				return err
 			}
-			counts := make([]int, len(pixels))
-			for i, p := range pixels {
-				counts[i] = p.Grid.Patches() / (m.Config.Vision.SpatialMergeSize * m.Config.Vision.SpatialMergeSize)
+			unit := m.Config.Vision.SpatialMergeSize * m.Config.Vision.SpatialMergeSize
+			counts := func(ps []*qwen25vl.Pixels) []int {
+				c := make([]int, len(ps))
+				for i, p := range ps {
+					c[i] = p.Grid.Patches() / unit
+				}
+				return c
 			}
-			if ids, err = tok.ExpandVisionPads(ids, counts, nil); err != nil {
+			if ids, err = tok.ExpandVisionPads(ids, counts(pixels), counts(videos)); err != nil {
 				return err
 			}
-			in := &qwen25vl.Inputs{IDs: make([]int32, len(ids)), Images: pixels}
+			in := &qwen25vl.Inputs{IDs: make([]int32, len(ids)), Images: pixels, Videos: videos}
 			for i, id := range ids {
 				in.IDs[i] = int32(id)
 			}
@@ -115,6 +132,7 @@ tokenizer.json.`,
 	f := cmd.Flags()
 	f.StringVar(&dir, "model", "", "checkpoint directory (with tokenizer.json)")
 	f.StringSliceVar(&images, "image", nil, "image file (JPEG or PNG), repeatable")
+	f.StringVar(&video, "video", "", "video file (mp4, avi, ...; decoded with OpenCV, sampled at 2 fps as qwen-vl-utils)")
 	f.StringVar(&system, "system", "", "system prompt (default: Qwen's, or VST's thinking prompt with --think)")
 	f.BoolVar(&think, "think", false, "use VST's thinking system prompt")
 	f.IntVar(&maxTokens, "max-tokens", 256, "maximum new tokens")
@@ -125,4 +143,31 @@ tokenizer.json.`,
 	f.BoolVar(&stats, "stats", false, "print load, prefill and decode speed to stderr")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
+}
+
+// loadVideo decodes a video file, samples frames as qwen-vl-utils does (the
+// preprocessor's video settings: 2 fps by default, 4 to 768 frames) and
+// turns them into pixel values.
+func loadVideo(m *qwen25vl.Model, path string) (*qwen25vl.Pixels, error) {
+	frames, fps, err := camera.ReadVideo(path, camera.ReadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	proc, err := qwen25vl.NewProcessor(m.Preprocessor)
+	if err != nil {
+		return nil, err
+	}
+	sample, err := qwen25vl.SampleFrames(len(frames), fps, m.Preprocessor.Video)
+	if err != nil {
+		return nil, fmt.Errorf("video %s: %w", path, err)
+	}
+	rgb := make([][]byte, len(sample.Indices))
+	for i, k := range sample.Indices {
+		rgb[i] = frames[k].Pix
+	}
+	px, err := proc.VideoRGB(rgb, frames[0].H, frames[0].W, sample.FPS)
+	if err != nil {
+		return nil, fmt.Errorf("video %s: %w", path, err)
+	}
+	return px, nil
 }

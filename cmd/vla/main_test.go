@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vstgo/vst/policy"
+	"github.com/vstgo/vst/robot/camera"
 )
 
 // run executes the vla command tree in-process with args and returns its
@@ -102,4 +105,25 @@ func TestChatOnTinyRandomModel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, a, b, "greedy decoding is deterministic")
 	require.NotEmpty(t, strings.TrimSpace(a))
+}
+
+func TestChatWithVideo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "tiny")
+	_, err := run(t, "", "model", "init", "--config", "tiny", "--out", dir, "--seed", "2")
+	require.NoError(t, err)
+	frames := make([]policy.Image, 12)
+	for i := range frames {
+		pix := make([]uint8, 64*64*3)
+		for j := range pix {
+			pix[j] = uint8(i*20 + j%7)
+		}
+		frames[i] = policy.Image{Pix: pix, H: 64, W: 64}
+	}
+	clip := filepath.Join(t.TempDir(), "clip.avi")
+	require.NoError(t, camera.WriteVideo(clip, frames, 4))
+	out, err := run(t, "", "chat", "--model", dir, "--video", clip, "--max-tokens", "4", "what moves?")
+	require.NoError(t, err)
+	require.NotEmpty(t, out)
+	_, err = run(t, "", "chat", "--model", dir, "--video", clip+".missing", "x")
+	require.Error(t, err)
 }
