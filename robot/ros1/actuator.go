@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"slices"
 	"time"
 
 	"github.com/bluenviron/goroslib/v2"
@@ -15,15 +13,13 @@ import (
 
 	"github.com/vstgo/vst/robot/control"
 	"github.com/vstgo/vst/robot/embodiment"
+	"github.com/vstgo/vst/robot/rosmsg"
 	"github.com/vstgo/vst/robot/safety"
 )
 
 // TwistAxes are the geometry_msgs/Twist fields a base_twist dimension can
 // drive.
-var TwistAxes = []string{"linear.x", "linear.y", "linear.z", "angular.x", "angular.y", "angular.z"}
-
-// twistShort are the usual dimension names of the TwistAxes, in order.
-var twistShort = []string{"vx", "vy", "vz", "wx", "wy", "wz"}
+var TwistAxes = rosmsg.TwistAxes
 
 // ActuatorConfig configures an Actuator.
 type ActuatorConfig struct {
@@ -63,9 +59,8 @@ type ActuatorConfig struct {
 //     its sequence number. The gripper dimension goes out as a
 //     std_msgs/Float64 on GripperCmdTopic.
 type Actuator struct {
-	spec    *embodiment.Spec
+	cmds    *rosmsg.Commands
 	cfg     ActuatorConfig
-	axes    []int // base_twist: TwistAxes index per dimension
 	pub     *goroslib.Publisher
 	gripper *goroslib.Publisher
 }
@@ -77,8 +72,9 @@ func NewActuator(n *Node, spec *embodiment.Spec, cfg ActuatorConfig) (*Actuator,
 	if n == nil || spec == nil {
 		return nil, errors.New("ros1: actuator needs a node and a spec")
 	}
-	if err := spec.Validate(); err != nil {
-		return nil, fmt.Errorf("ros1: actuator: %w", err)
+	cmds, err := rosmsg.NewCommands("ros1", spec, rosmsg.ActuatorConfig{JointNames: cfg.JointNames, Twist: cfg.Twist})
+	if err != nil {
+		return nil, err
 	}
 	if cfg.PoseTimeout == 0 {
 		cfg.PoseTimeout = 250 * time.Millisecond
@@ -86,27 +82,14 @@ func NewActuator(n *Node, spec *embodiment.Spec, cfg ActuatorConfig) (*Actuator,
 	if cfg.PoseTimeout < 0 {
 		return nil, fmt.Errorf("ros1: pose timeout must be positive, got %v", cfg.PoseTimeout)
 	}
-	a := &Actuator{spec: spec, cfg: cfg}
+	a := &Actuator{cmds: cmds, cfg: cfg}
 	nc := n.Config()
 	var topic string
 	var msg any
 	switch spec.ActionSpace {
 	case embodiment.BaseTwist:
-		axes, err := twistAxes(spec, cfg.Twist)
-		if err != nil {
-			return nil, err
-		}
-		a.axes, topic, msg = axes, nc.CmdVelTopic, &geometry_msgs.Twist{}
+		topic, msg = nc.CmdVelTopic, &geometry_msgs.Twist{}
 	case embodiment.JointPosition, embodiment.JointVelocity:
-		a.cfg.JointNames = slices.Clone(cfg.JointNames)
-		if cfg.JointNames == nil {
-			for _, d := range spec.Dims {
-				a.cfg.JointNames = append(a.cfg.JointNames, d.Name)
-			}
-		}
-		if len(a.cfg.JointNames) != spec.ActionDim() || slices.Contains(a.cfg.JointNames, "") {
-			return nil, fmt.Errorf("ros1: %d joint names for %d action dimensions, all non-empty", len(a.cfg.JointNames), spec.ActionDim())
-		}
 		topic, msg = nc.JointTrajectoryCmdTopic, &trajectory_msgs.JointTrajectory{}
 	case embodiment.EEFDeltaPoseGripper:
 		if cfg.Pose == nil {
@@ -136,83 +119,41 @@ func advertise(n *Node, topic string, msg any) (*goroslib.Publisher, error) {
 	return p, nil
 }
 
-func twistAxes(spec *embodiment.Spec, names []string) ([]int, error) {
-	if names == nil {
-		for _, d := range spec.Dims {
-			names = append(names, d.Name)
-		}
-	}
-	if len(names) != spec.ActionDim() {
-		return nil, fmt.Errorf("ros1: %d twist axes for %d action dimensions", len(names), spec.ActionDim())
-	}
-	axes := make([]int, len(names))
-	for i, name := range names {
-		k := slices.Index(TwistAxes, name)
-		if k < 0 {
-			k = slices.Index(twistShort, name)
-		}
-		if k < 0 {
-			return nil, fmt.Errorf("ros1: dimension %d (%q) maps to no twist axis; set ActuatorConfig.Twist (linear.x … angular.z)", i, name)
-		}
-		if slices.Contains(axes[:i], k) {
-			return nil, fmt.Errorf("ros1: twist axis %s is driven twice", TwistAxes[k])
-		}
-		axes[i] = k
-	}
-	return axes, nil
-}
-
 // Send implements control.Actuator. It rejects commands of the wrong length
 // or with non-finite values and, for end-effector deltas, fails when the
 // measured pose is missing or older than PoseTimeout; nothing is published
 // then.
 func (a *Actuator) Send(ctx context.Context, cmd safety.Command) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if len(cmd.Values) != a.spec.ActionDim() {
-		return fmt.Errorf("ros1: command has %d values, embodiment %q takes %d", len(cmd.Values), a.spec.Name, a.spec.ActionDim())
-	}
-	v := make([]float64, len(cmd.Values))
-	for i, x := range cmd.Values {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("ros1: command value %d (%s) is %v", i, a.spec.Dims[i].Name, x)
-		}
-		v[i] = float64(x) * a.spec.ScaleOf(i)
-	}
-	switch a.spec.ActionSpace {
-	case embodiment.BaseTwist:
-		a.pub.Write(twist(a.axes, v))
-	case embodiment.JointPosition, embodiment.JointVelocity:
-		pt := trajectory_msgs.JointTrajectoryPoint{TimeFromStart: a.spec.Period()}
-		if a.spec.ActionSpace == embodiment.JointPosition {
-			pt.Positions = v
-		} else {
-			pt.Velocities = v
-		}
-		a.pub.Write(&trajectory_msgs.JointTrajectory{
-			Header:     std_msgs.Header{Seq: uint32(cmd.Seq)},
-			JointNames: a.cfg.JointNames,
-			Points:     []trajectory_msgs.JointTrajectoryPoint{pt},
-		})
-	case embodiment.EEFDeltaPoseGripper:
-		return a.sendPose(cmd, v)
-	}
+	return a.cmds.Send(ctx, cmd, (*sink)(a))
+}
+
+// sink publishes an Actuator's commands for rosmsg.Commands.
+type sink Actuator
+
+// Twist implements rosmsg.Sink.
+func (a *sink) Twist(_ context.Context, linear, angular [3]float64) error {
+	a.pub.Write(&geometry_msgs.Twist{
+		Linear:  geometry_msgs.Vector3{X: linear[0], Y: linear[1], Z: linear[2]},
+		Angular: geometry_msgs.Vector3{X: angular[0], Y: angular[1], Z: angular[2]},
+	})
 	return nil
 }
 
-func twist(axes []int, v []float64) *geometry_msgs.Twist {
-	var f [6]float64
-	for i, k := range axes {
-		f[k] = v[i]
-	}
-	return &geometry_msgs.Twist{
-		Linear:  geometry_msgs.Vector3{X: f[0], Y: f[1], Z: f[2]},
-		Angular: geometry_msgs.Vector3{X: f[3], Y: f[4], Z: f[5]},
-	}
+// Trajectory implements rosmsg.Sink.
+func (a *sink) Trajectory(_ context.Context, seq uint64, joints []string, pt rosmsg.TrajectoryPoint) error {
+	a.pub.Write(&trajectory_msgs.JointTrajectory{
+		Header:     std_msgs.Header{Seq: uint32(seq)},
+		JointNames: joints,
+		Points: []trajectory_msgs.JointTrajectoryPoint{{
+			Positions: pt.Positions, Velocities: pt.Velocities, TimeFromStart: pt.TimeFromStart,
+		}},
+	})
+	return nil
 }
 
-func (a *Actuator) sendPose(cmd safety.Command, v []float64) error {
+// EEFDelta implements rosmsg.PoseSink: it publishes the target pose, the
+// measured pose plus the delta, and the gripper command.
+func (a *sink) EEFDelta(_ context.Context, cmd safety.Command, v []float64) error {
 	cur, at, err := a.cfg.Pose.EEFPose()
 	if err != nil {
 		return err
@@ -220,7 +161,7 @@ func (a *Actuator) sendPose(cmd safety.Command, v []float64) error {
 	if age := time.Since(at); age > a.cfg.PoseTimeout {
 		return fmt.Errorf("ros1: end-effector pose is %v old, over %v", age.Round(time.Millisecond), a.cfg.PoseTimeout)
 	}
-	t := applyDelta(cur, [3]float64{v[0], v[1], v[2]}, [3]float64{v[3], v[4], v[5]})
+	t := rosmsg.ApplyDelta(cur, [3]float64{v[0], v[1], v[2]}, [3]float64{v[3], v[4], v[5]})
 	stamp := cmd.Time
 	if stamp.IsZero() {
 		stamp = time.Now()

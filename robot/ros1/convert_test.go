@@ -2,12 +2,10 @@ package ros1
 
 import (
 	"bytes"
-	"context"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
-	"log/slog"
 	"math"
 	"testing"
 
@@ -15,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vstgo/vst/policy"
-	"github.com/vstgo/vst/robot/embodiment"
 )
 
 // casesImage: a 2×1 image, red then blue, in every encoding, plus the
@@ -119,29 +116,6 @@ func TestCompressedToRGB(t *testing.T) {
 	}
 }
 
-func TestResize(t *testing.T) {
-	// 2×1, black then white, to 4×2: a ramp along x on both rows.
-	im := resize(policy.Image{Pix: []uint8{0, 0, 0, 255, 255, 255}, H: 1, W: 2}, 4, 2)
-	require.NoError(t, im.Validate())
-	row := []uint8{0, 0, 0, 64, 64, 64, 191, 191, 191, 255, 255, 255}
-	require.Equal(t, append(append([]uint8(nil), row...), row...), im.Pix)
-	same := policy.Image{Pix: []uint8{1, 2, 3}, H: 1, W: 1}
-	require.Equal(t, same, resize(same, 1, 1))
-}
-
-func TestPoseMath(t *testing.T) {
-	for _, v := range [][3]float64{{0, 0, 0}, {0.3, -0.2, 0.1}, {0, 0, math.Pi / 2}, {-1, 2, 0.5}} {
-		got := axisAngle(quatFromAxisAngle(v))
-		require.InDeltaSlice(t, v[:], got[:], 1e-12)
-	}
-	// Rotating about z by π/2 twice is a rotation by π.
-	q := quatFromAxisAngle([3]float64{0, 0, math.Pi / 2})
-	p := applyDelta(Pose{Position: [3]float64{1, 2, 3}, Orientation: q, Frame: "base"}, [3]float64{0.1, 0, -0.1}, [3]float64{0, 0, math.Pi / 2})
-	require.InDeltaSlice(t, []float64{1.1, 2, 2.9}, p.Position[:], 1e-12)
-	require.InDeltaSlice(t, []float64{0, 0, 1, 0}, p.Orientation[:], 1e-12)
-	require.Equal(t, "base", p.Frame)
-}
-
 func TestMasterAddress(t *testing.T) {
 	for _, ca := range []struct{ in, out, err string }{
 		{"http://127.0.0.1:11311", "127.0.0.1:11311", ""},
@@ -159,81 +133,4 @@ func TestMasterAddress(t *testing.T) {
 		require.NoError(t, err, ca.in)
 		require.Equal(t, ca.out, got)
 	}
-}
-
-func builtin(t *testing.T, name string) *embodiment.Spec {
-	t.Helper()
-	s, err := embodiment.Builtin(name)
-	require.NoError(t, err)
-	return s
-}
-
-func TestParseState(t *testing.T) {
-	slots, err := parseState(builtin(t, "arm6dof"), nil)
-	require.NoError(t, err)
-	require.Equal(t, stateSlot{joint: "joint1", eef: -1}, slots[0])
-	require.Equal(t, stateSlot{joint: "gripper", eef: -1}, slots[6])
-
-	panda := builtin(t, "panda_sim")
-	_, err = parseState(panda, nil)
-	require.EqualError(t, err, `ros1: state[3] has no source; set SensorConfig.State (e.g. "joint:NAME" or "eef:x")`)
-	slots, err = parseState(panda, []string{"eef:x", "eef:y", "eef:z", "eef:rx", "eef:ry", "eef:rz", "joint:finger_l", "joint:finger_r"})
-	require.NoError(t, err)
-	require.Equal(t, stateSlot{eef: 5}, slots[5])
-
-	for _, ca := range []struct {
-		state []string
-		err   string
-	}{
-		{[]string{"eef:x"}, `ros1: 1 state sources for embodiment "panda_sim"'s 8-value state`},
-		{[]string{"eef:x", "eef:y", "eef:z", "eef:qw", "eef:ry", "eef:rz", "joint:a", "joint:b"}, `ros1: state[3] source "eef:qw": want eef:x, y, z, rx, ry or rz`},
-		{[]string{"eef:x", "eef:y", "eef:z", "eef:rx", "eef:ry", "eef:rz", "joint:", "joint:b"}, `ros1: state[6] source "joint:": want joint:NAME or eef:COMPONENT`},
-	} {
-		_, err := parseState(panda, ca.state)
-		require.EqualError(t, err, ca.err)
-	}
-}
-
-func TestTwistAxes(t *testing.T) {
-	base := builtin(t, "mobile_base")
-	axes, err := twistAxes(base, nil)
-	require.NoError(t, err)
-	require.Equal(t, []int{0, 1, 5}, axes)
-	axes, err = twistAxes(base, []string{"linear.x", "linear.z", "angular.y"})
-	require.NoError(t, err)
-	require.Equal(t, []int{0, 2, 4}, axes)
-	_, err = twistAxes(base, []string{"vx", "vx", "wz"})
-	require.EqualError(t, err, "ros1: twist axis linear.x is driven twice")
-	_, err = twistAxes(base, []string{"vx", "up", "wz"})
-	require.EqualError(t, err, `ros1: dimension 1 ("up") maps to no twist axis; set ActuatorConfig.Twist (linear.x … angular.z)`)
-	_, err = twistAxes(base, []string{"vx"})
-	require.EqualError(t, err, "ros1: 1 twist axes for 3 action dimensions")
-}
-
-func TestJointStates(t *testing.T) {
-	n := &Node{cfg: Config{JointStatesTopic: "/joint_states", Logger: slog.New(slog.DiscardHandler)}}
-	sp := builtin(t, "arm6dof")
-	slots, err := parseState(sp, nil)
-	require.NoError(t, err)
-	s := &Sensor{node: n, spec: &embodiment.Spec{Name: "arm", State: sp.State}, slots: slots,
-		frames: map[string]frame{}, joints: map[string]jointValue{}, stats: SensorStats{Malformed: map[string]uint64{}}}
-
-	// The arm and the gripper report on separate publishers: merged.
-	s.onJoints("/joint_states", &sensor_msgs.JointState{Name: []string{"joint1", "joint2", "joint3", "joint4", "joint5", "joint6"}, Position: []float64{1, 2, 3, 4, 5, 6}})
-	_, err = s.Observe(context.Background())
-	require.EqualError(t, err, `ros1: no position yet for joint "gripper" on /joint_states`)
-	s.onJoints("/joint_states", &sensor_msgs.JointState{Name: []string{"gripper"}, Position: []float64{0.04}})
-	rd, err := s.Observe(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, []float32{1, 2, 3, 4, 5, 6, 0.04}, rd.Observation.State)
-
-	s.onJoints("/joint_states", &sensor_msgs.JointState{Name: []string{"joint1"}, Position: []float64{1, 2}})
-	s.onJoints("/joint_states", &sensor_msgs.JointState{Name: []string{"joint1"}, Position: []float64{math.Inf(1)}})
-	st := s.Stats()
-	require.Equal(t, uint64(2), st.JointStates)
-	require.Equal(t, map[string]uint64{"/joint_states": 2}, st.Malformed)
-	require.Equal(t, `/joint_states: joint "joint1" position is +Inf`, st.LastError)
-	rd, err = s.Observe(context.Background())
-	require.NoError(t, err)
-	require.Equal(t, float32(1), rd.Observation.State[0])
 }

@@ -35,6 +35,8 @@ import (
 
 	"github.com/bluenviron/goroslib/v2"
 	"github.com/bluenviron/goroslib/v2/pkg/msgs/std_msgs"
+
+	"github.com/vstgo/vst/robot/rosmsg"
 )
 
 // Config configures a Node. Topic fields left empty are read from the node's
@@ -126,6 +128,14 @@ const (
 	// TransportCompressed reads sensor_msgs/CompressedImage (JPEG or PNG).
 	TransportCompressed = "compressed"
 )
+
+// topics returns the topics a Sensor reads.
+func (c *Config) topics() rosmsg.Topics {
+	return rosmsg.Topics{
+		Image: c.ImageTopic, CompressedImage: c.CompressedImageTopic, Compressed: c.ImageTransport == TransportCompressed,
+		JointStates: c.JointStatesTopic, EEFPose: c.EEFPoseTopic,
+	}
+}
 
 // masterAddress turns a ROS_MASTER_URI into goroslib's "host:port".
 func masterAddress(uri string) (string, error) {

@@ -5,7 +5,6 @@ package qwen25vl
 // any published size without downloading one.
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -142,33 +141,26 @@ func presetQwen() Config {
 	return c
 }
 
-// preset3B is the config.json of Qwen2.5-VL-3B-Instruct.
-func preset3B() Config {
+// presetQwenSized is presetQwen with the language model's sizes; the
+// vision tower projects to its hidden size.
+func presetQwenSized(vocab, hidden, intermediate, layers, heads, kvHeads int, tied bool) Config {
 	c := presetQwen()
-	c.VocabSize = 151936
-	c.HiddenSize = 2048
-	c.IntermediateSize = 11008
-	c.NumHiddenLayers = 36
-	c.NumAttentionHeads = 16
-	c.NumKeyValueHeads = 2
-	c.TieWordEmbeddings = true
-	c.Vision.OutHiddenSize = 2048
+	c.VocabSize = vocab
+	c.HiddenSize = hidden
+	c.IntermediateSize = intermediate
+	c.NumHiddenLayers = layers
+	c.NumAttentionHeads = heads
+	c.NumKeyValueHeads = kvHeads
+	c.TieWordEmbeddings = tied
+	c.Vision.OutHiddenSize = hidden
 	return c
 }
 
+// preset3B is the config.json of Qwen2.5-VL-3B-Instruct.
+func preset3B() Config { return presetQwenSized(151936, 2048, 11008, 36, 16, 2, true) }
+
 // preset7B is the config.json of Qwen2.5-VL-7B-Instruct.
-func preset7B() Config {
-	c := presetQwen()
-	c.VocabSize = 152064
-	c.HiddenSize = 3584
-	c.IntermediateSize = 18944
-	c.NumHiddenLayers = 28
-	c.NumAttentionHeads = 28
-	c.NumKeyValueHeads = 4
-	c.TieWordEmbeddings = false
-	c.Vision.OutHiddenSize = 3584
-	return c
-}
+func preset7B() Config { return presetQwenSized(152064, 3584, 18944, 28, 28, 4, false) }
 
 // RandomOptions configures WriteRandomCheckpoint.
 type RandomOptions struct {
@@ -325,51 +317,21 @@ func WriteRandomCheckpoint(dir string, cfg *Config, opts RandomOptions) error {
 	if err != nil {
 		return fmt.Errorf("write random checkpoint: %w", err)
 	}
-	maxShard := opts.MaxShardBytes
-	if maxShard <= 0 {
-		maxShard = safetensors.DefaultMaxShardBytes
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("write random checkpoint: %w", err)
-	}
-
 	specs := checkpointSpecs(cfg)
-	size := int64(dt.Size())
-	var shards [][]weightSpec
-	var cur, total int64
-	for _, s := range specs {
-		sz := s.elems * size
-		if len(shards) == 0 || (cur+sz > maxShard && cur > 0) {
-			shards = append(shards, nil)
-			cur = 0
-		}
-		shards[len(shards)-1] = append(shards[len(shards)-1], s)
-		cur += sz
-		total += sz
+	tensors := make([]safetensors.Spec, len(specs))
+	var total int64
+	for i, s := range specs {
+		tensors[i] = safetensors.Spec{Name: s.name, DType: dt, Shape: s.shape}
+		total += s.elems * int64(dt.Size())
 	}
 
 	g := &randomWeights{seed: opts.Seed, dtype: dt, total: total, progress: opts.Progress, free: make(chan *[]byte, 3*runtime.GOMAXPROCS(0)+6)}
 	g.report()
-	var files []string
-	weightMap := make(map[string]string, len(specs))
-	for i, s := range shards {
-		name := safetensors.SingleFile
-		if len(shards) > 1 {
-			name = fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
-		}
-		files = append(files, name)
-		for _, w := range s {
-			weightMap[w.name] = name
-		}
-		if err := g.writeShard(filepath.Join(dir, name), s); err != nil {
-			return fmt.Errorf("write random checkpoint: %s: %w", name, err)
-		}
-	}
-	if len(shards) > 1 {
-		files = append(files, safetensors.IndexFile)
-		if err := writeFileAtomic(filepath.Join(dir, safetensors.IndexFile), shardIndex(total, specs, weightMap)); err != nil {
-			return fmt.Errorf("write random checkpoint: %w", err)
-		}
+	files, err := safetensors.WriteShardedStream(dir, tensors, map[string]string{"format": "pt"}, opts.MaxShardBytes, func(w io.Writer, begin, end int) error {
+		return g.streamData(w, specs[begin:end])
+	})
+	if err != nil {
+		return fmt.Errorf("write random checkpoint: %w", err)
 	}
 	if err := removeStaleWeights(dir, files); err != nil {
 		return fmt.Errorf("write random checkpoint: %w", err)
@@ -384,12 +346,16 @@ func WriteRandomCheckpoint(dir string, cfg *Config, opts RandomOptions) error {
 		{"config.json", func() ([]byte, error) { return configJSON(cfg, torchDType) }},
 	}
 	for _, j := range jsons {
-		data, err := j.make()
+		err := safetensors.WriteFileAtomic(filepath.Join(dir, j.name), func(w io.Writer) error {
+			data, err := j.make()
+			if err != nil {
+				return err
+			}
+			_, err = w.Write(data)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("write random checkpoint: %s: %w", j.name, err)
-		}
-		if err := writeFileAtomic(filepath.Join(dir, j.name), data); err != nil {
-			return fmt.Errorf("write random checkpoint: %w", err)
 		}
 	}
 	return nil
@@ -411,62 +377,6 @@ func removeStaleWeights(dir string, keep []string) error {
 		}
 	}
 	return nil
-}
-
-// shardHeader builds a safetensors header for specs stored as dt, laid out
-// as safetensors.Write does: compact JSON, tensors in the given (name)
-// order with dtype, shape and data_offsets, then __metadata__
-// {"format":"pt"}, space-padded to a multiple of 8 bytes.
-func shardHeader(specs []weightSpec, dt safetensors.DType) ([]byte, error) {
-	b := []byte{'{'}
-	var off int64
-	for i, s := range specs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendQuote(b, s.name)
-		b = append(b, `:{"dtype":"`...)
-		b = append(b, dt...)
-		b = append(b, `","shape":[`...)
-		for j, d := range s.shape {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, int64(d), 10)
-		}
-		end := off + s.elems*int64(dt.Size())
-		b = fmt.Appendf(b, `],"data_offsets":[%d,%d]}`, off, end)
-		off = end
-	}
-	if len(specs) > 0 {
-		b = append(b, ',')
-	}
-	b = append(b, `"__metadata__":{"format":"pt"}}`...)
-	for len(b)%8 != 0 {
-		b = append(b, ' ')
-	}
-	if len(b) > safetensors.MaxHeaderSize {
-		return nil, fmt.Errorf("header is %d bytes, over the %d-byte limit", len(b), safetensors.MaxHeaderSize)
-	}
-	return b, nil
-}
-
-// shardIndex formats model.safetensors.index.json as Python's
-// json.dumps(indent=2, sort_keys=True) does, followed by a newline.
-func shardIndex(total int64, sorted []weightSpec, weightMap map[string]string) []byte {
-	b := []byte("{\n  \"metadata\": {\n    \"total_size\": ")
-	b = strconv.AppendInt(b, total, 10)
-	b = append(b, "\n  },\n  \"weight_map\": {"...)
-	for i, s := range sorted {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, "\n    "...)
-		b = strconv.AppendQuote(b, s.name)
-		b = append(b, ": "...)
-		b = strconv.AppendQuote(b, weightMap[s.name])
-	}
-	return append(b, "\n  }\n}\n"...)
 }
 
 // chunkElems is the number of values generated from one PCG stream. It is
@@ -497,25 +407,6 @@ type chunkJob struct {
 	index int64 // chunk number within the tensor
 	n     int   // values in the chunk
 	out   chan *[]byte
-}
-
-// writeShard writes specs as the safetensors file path, atomically.
-func (g *randomWeights) writeShard(path string, specs []weightSpec) error {
-	header, err := shardHeader(specs, g.dtype)
-	if err != nil {
-		return err
-	}
-	return writeAtomic(path, func(w io.Writer) error {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
-		if _, err := w.Write(n[:]); err != nil {
-			return err
-		}
-		if _, err := w.Write(header); err != nil {
-			return err
-		}
-		return g.streamData(w, specs)
-	})
 }
 
 // streamData generates the chunks of specs on all CPUs and writes them to
@@ -647,53 +538,6 @@ func (g *randomWeights) generate(pcg *rand.PCG, r *rand.Rand, j *chunkJob) *[]by
 		}
 	}
 	return bp
-}
-
-// writeFileAtomic writes data to path through a synced temporary file and
-// a rename.
-func writeFileAtomic(path string, data []byte) error {
-	return writeAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
-}
-
-// writeAtomic writes path through a temporary file in the same directory
-// that is synced and renamed over path, so path is either complete or
-// untouched. The file has mode 0644.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // marshalHF encodes v as Python's json.dumps(v, indent=2, sort_keys=True)

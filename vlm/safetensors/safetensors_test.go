@@ -380,7 +380,7 @@ func TestHeaderLayout(t *testing.T) {
 		F32("a", []int{}, []float32{1}),
 	})
 	require.NoError(t, err)
-	h, err := encodeHeader(sorted, map[string]string{"z": "1", "format": "pt"})
+	h, err := encodeHeader(specsOf(sorted), map[string]string{"z": "1", "format": "pt"})
 	require.NoError(t, err)
 	want := `{"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]},` +
 		`"b\"\n\u0001é":{"dtype":"U8","shape":[1],"data_offsets":[4,5]},` +

@@ -85,33 +85,78 @@ func U8(name string, shape []int, values []byte) Tensor {
 	return Tensor{Name: name, DType: DTypeU8, Shape: shape, Data: slices.Clone(values)}
 }
 
+// Spec describes a tensor without its data: its header entry, as a
+// StreamWriter announces it before the data arrives.
+type Spec struct {
+	// Name is the header key; it must be non-empty valid UTF-8 and not
+	// "__metadata__".
+	Name string
+	// DType is the element type.
+	DType DType
+	// Shape holds the dimensions (empty for a scalar); all must be >= 0.
+	Shape []int
+}
+
+// Spec returns t's name, dtype and shape.
+func (t Tensor) Spec() Spec { return Spec{Name: t.Name, DType: t.DType, Shape: t.Shape} }
+
+// specsOf returns the specs of tensors, in order.
+func specsOf(tensors []Tensor) []Spec {
+	specs := make([]Spec, len(tensors))
+	for i, t := range tensors {
+		specs[i] = t.Spec()
+	}
+	return specs
+}
+
+func byName(a, b Spec) int { return strings.Compare(a.Name, b.Name) }
+
+// validateSpecs checks the names, dtypes and shapes of specs sorted by name.
+func validateSpecs(sorted []Spec) error {
+	for i, t := range sorted {
+		switch {
+		case t.Name == "":
+			return errors.New("tensor with an empty name")
+		case t.Name == metadataKey:
+			return fmt.Errorf("tensor name %q is reserved", t.Name)
+		case !utf8.ValidString(t.Name):
+			return fmt.Errorf("tensor name %q is not valid UTF-8", t.Name)
+		case i > 0 && sorted[i-1].Name == t.Name:
+			return fmt.Errorf("tensor %q appears twice", t.Name)
+		case !t.DType.Valid():
+			return fmt.Errorf("tensor %q: unknown dtype %q", t.Name, string(t.DType))
+		}
+		if _, ok := byteSize(t.DType, t.Shape); !ok {
+			return fmt.Errorf("tensor %q: shape %s of %s is invalid or too large", t.Name, fmtShape(t.Shape), t.DType)
+		}
+	}
+	return nil
+}
+
 // validateTensors checks every tensor and returns them sorted by name.
 func validateTensors(tensors []Tensor) ([]Tensor, error) {
 	sorted := slices.Clone(tensors)
 	slices.SortFunc(sorted, func(a, b Tensor) int { return strings.Compare(a.Name, b.Name) })
-	for i, t := range sorted {
-		switch {
-		case t.Name == "":
-			return nil, errors.New("tensor with an empty name")
-		case t.Name == metadataKey:
-			return nil, fmt.Errorf("tensor name %q is reserved", t.Name)
-		case !utf8.ValidString(t.Name):
-			return nil, fmt.Errorf("tensor name %q is not valid UTF-8", t.Name)
-		case i > 0 && sorted[i-1].Name == t.Name:
-			return nil, fmt.Errorf("tensor %q appears twice", t.Name)
-		case !t.DType.Valid():
-			return nil, fmt.Errorf("tensor %q: unknown dtype %q", t.Name, string(t.DType))
-		}
-		need, ok := byteSize(t.DType, t.Shape)
-		if !ok {
-			return nil, fmt.Errorf("tensor %q: shape %s of %s is invalid or too large", t.Name, fmtShape(t.Shape), t.DType)
-		}
-		if uint64(len(t.Data)) != need {
+	if err := validateSpecs(specsOf(sorted)); err != nil {
+		return nil, err
+	}
+	for _, t := range sorted {
+		if need, _ := byteSize(t.DType, t.Shape); uint64(len(t.Data)) != need {
 			return nil, fmt.Errorf("tensor %q: data is %d bytes, shape %s of %s needs %d",
 				t.Name, len(t.Data), fmtShape(t.Shape), t.DType, need)
 		}
 	}
 	return sorted, nil
+}
+
+// dataSize returns the data bytes of validated specs.
+func dataSize(specs []Spec) uint64 {
+	var n uint64
+	for _, t := range specs {
+		sz, _ := byteSize(t.DType, t.Shape)
+		n += sz
+	}
+	return n
 }
 
 // byteSize returns product(shape) × dt.Size(), or false for a negative
@@ -135,7 +180,7 @@ func byteSize(dt DType, shape []int) (uint64, bool) {
 // lays it out: compact JSON, tensors in the given order with fields dtype,
 // shape, data_offsets, then "__metadata__" (keys sorted) when non-empty, and
 // space padding so that the data buffer starts at a multiple of 8 bytes.
-func encodeHeader(sorted []Tensor, metadata map[string]string) ([]byte, error) {
+func encodeHeader(sorted []Spec, metadata map[string]string) ([]byte, error) {
 	var b []byte
 	b = append(b, '{')
 	var off uint64
@@ -148,7 +193,8 @@ func encodeHeader(sorted []Tensor, metadata map[string]string) ([]byte, error) {
 		b = appendJSONString(b, string(t.DType))
 		b = append(b, `,"shape":`...)
 		b = append(b, fmtShape(t.Shape)...)
-		end := off + uint64(len(t.Data))
+		size, _ := byteSize(t.DType, t.Shape)
+		end := off + size
 		b = fmt.Appendf(b, `,"data_offsets":[%d,%d]}`, off, end)
 		off = end
 	}
@@ -221,21 +267,11 @@ func appendJSONString(b []byte, s string) []byte {
 // encode writes a complete safetensors file for already validated, sorted
 // tensors.
 func encode(w io.Writer, sorted []Tensor, metadata map[string]string) error {
-	header, err := encodeHeader(sorted, metadata)
+	header, err := encodeHeader(specsOf(sorted), metadata)
 	if err != nil {
 		return err
 	}
-	return encodeWithHeader(w, header, sorted)
-}
-
-// encodeWithHeader writes the length prefix, header and tensor data.
-func encodeWithHeader(w io.Writer, header []byte, sorted []Tensor) error {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
-	if _, err := w.Write(n[:]); err != nil {
-		return err
-	}
-	if _, err := w.Write(header); err != nil {
+	if err := writeHeader(w, header); err != nil {
 		return err
 	}
 	for _, t := range sorted {
@@ -244,6 +280,17 @@ func encodeWithHeader(w io.Writer, header []byte, sorted []Tensor) error {
 		}
 	}
 	return nil
+}
+
+// writeHeader writes the length prefix and the header.
+func writeHeader(w io.Writer, header []byte) error {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(header)))
+	if _, err := w.Write(n[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(header)
+	return err
 }
 
 // Write stores tensors and metadata as a safetensors file at path, in the
@@ -263,54 +310,184 @@ func Write(path string, tensors []Tensor, metadata map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("safetensors: write %s: %w", path, err)
 	}
-	header, err := encodeHeader(sorted, metadata)
+	sw, err := NewStreamWriter(path, specsOf(sorted), metadata)
 	if err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
+		return err
 	}
-	err = writeAtomic(path, func(w io.Writer) error { return encodeWithHeader(w, header, sorted) })
-	if err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
+	for _, t := range sorted {
+		if _, err := sw.Write(t.Data); err != nil {
+			sw.Abort()
+			return err
+		}
 	}
-	return nil
+	return sw.Close()
 }
 
-// writeAtomic writes path through a synced temporary file and a rename.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
+// StreamWriter writes a safetensors file whose tensors are known up front
+// and whose data arrives in order, so that a file larger than memory can be
+// written: NewStreamWriter writes the header, Write takes the data of the
+// tensors one after the other, in name order, and Close completes the file.
+// The layout is Write's, byte for byte, and so is the atomicity: the data
+// goes to a temporary file that Close syncs and renames over the path, and
+// that Abort, or a Close before all data arrived, removes.
+type StreamWriter struct {
+	path string
+	file *atomicFile
+	left uint64 // data bytes still expected
+	err  error  // the first failure; sticky
+}
+
+// NewStreamWriter validates tensors, which must be sorted by name, and
+// metadata, then creates the temporary file and writes the header. Nothing
+// is created when validation fails.
+func NewStreamWriter(path string, tensors []Spec, metadata map[string]string) (*StreamWriter, error) {
+	header, err := streamHeader(tensors, metadata)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: write %s: %w", path, err)
+	}
+	f, err := createAtomic(path)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: write %s: %w", path, err)
+	}
+	if err := writeHeader(f, header); err != nil {
+		f.abort()
+		return nil, fmt.Errorf("safetensors: write %s: %w", path, err)
+	}
+	return &StreamWriter{path: path, file: f, left: dataSize(tensors)}, nil
+}
+
+// streamHeader validates sorted tensors and metadata and encodes the header.
+func streamHeader(sorted []Spec, metadata map[string]string) ([]byte, error) {
+	if !slices.IsSortedFunc(sorted, byName) {
+		return nil, errors.New("tensors are not sorted by name")
+	}
+	if err := validateSpecs(sorted); err != nil {
+		return nil, err
+	}
+	return encodeHeader(sorted, metadata)
+}
+
+// Write implements io.Writer: it appends tensor data. Writing more than the
+// header announces fails, as does any write after a failure or Close.
+func (w *StreamWriter) Write(p []byte) (int, error) {
+	switch {
+	case w.err != nil:
+		return 0, w.err
+	case w.file == nil:
+		return 0, fmt.Errorf("safetensors: write %s: writer is closed", w.path)
+	case uint64(len(p)) > w.left:
+		w.err = fmt.Errorf("safetensors: write %s: %d data bytes overrun the header by %d", w.path, len(p), uint64(len(p))-w.left)
+		return 0, w.err
+	}
+	n, err := w.file.Write(p)
+	w.left -= uint64(n)
+	if err != nil {
+		w.err = fmt.Errorf("safetensors: write %s: %w", w.path, err)
+	}
+	return n, w.err
+}
+
+// Close completes the file and renames it over the path. When a Write
+// failed or data is missing it removes the temporary file instead and
+// returns the error.
+func (w *StreamWriter) Close() error {
+	if w.file == nil {
+		return w.err
+	}
+	f := w.file
+	w.file = nil
+	if w.err == nil && w.left != 0 {
+		w.err = fmt.Errorf("safetensors: write %s: %d data bytes missing", w.path, w.left)
+	}
+	if w.err != nil {
+		f.abort()
+		return w.err
+	}
+	if err := f.commit(); err != nil {
+		w.err = fmt.Errorf("safetensors: write %s: %w", w.path, err)
+	}
+	return w.err
+}
+
+// Abort removes the temporary file, leaving the path as it was. It does
+// nothing after Close.
+func (w *StreamWriter) Abort() {
+	if w.file != nil {
+		w.file.abort()
+		w.file = nil
+		if w.err == nil {
+			w.err = fmt.Errorf("safetensors: write %s: aborted", w.path)
+		}
+	}
+}
+
+// atomicFile is a buffered temporary file that commit renames over path.
+type atomicFile struct {
+	*bufio.Writer
+	path, dir string
+	tmp       *os.File
+}
+
+// createAtomic creates the temporary file of path in its directory.
+func createAtomic(path string) (*atomicFile, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return &atomicFile{Writer: bufio.NewWriterSize(tmp, 1<<20), path: path, dir: dir, tmp: tmp}, nil
+}
+
+// commit flushes, syncs and closes the file with mode 0644 and renames it
+// over path; on failure it removes the temporary file.
+func (f *atomicFile) commit() (err error) {
 	defer func() {
 		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
+			f.abort()
 		}
 	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fill(bw); err != nil {
+	if err := f.Flush(); err != nil {
 		return err
 	}
-	if err := bw.Flush(); err != nil {
+	if err := f.tmp.Chmod(0o644); err != nil {
 		return err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := f.tmp.Sync(); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
+	if err := f.tmp.Close(); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	if err := os.Rename(f.tmp.Name(), f.path); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
+	syncDir(f.dir)
 	return nil
+}
+
+// abort closes and removes the temporary file.
+func (f *atomicFile) abort() {
+	_ = f.tmp.Close()
+	_ = os.Remove(f.tmp.Name())
+}
+
+// WriteFileAtomic writes the file at path with fill the way this package
+// writes its own files, for the other files of a checkpoint directory: to a
+// temporary file in the same directory that is synced, given mode 0644 and
+// renamed over path, so path is either complete or untouched.
+func WriteFileAtomic(path string, fill func(io.Writer) error) error {
+	f, err := createAtomic(path)
+	if err != nil {
+		return err
+	}
+	if err := fill(f); err != nil {
+		f.abort()
+		return err
+	}
+	return f.commit()
 }
 
 // syncDir makes a rename in dir durable where the platform allows it; errors
@@ -350,63 +527,109 @@ func WriteSharded(dir string, tensors []Tensor, metadata map[string]string, maxS
 	if err != nil {
 		return fmt.Errorf("safetensors: write %s: %w", dir, err)
 	}
+	_, err = WriteShardedStream(dir, specsOf(sorted), metadata, maxShardBytes, func(w io.Writer, begin, end int) error {
+		for _, t := range sorted[begin:end] {
+			if _, err := w.Write(t.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// WriteShardedStream saves a checkpoint directory as WriteSharded does, for
+// tensors sorted by name whose data fill supplies: it is called once per
+// file, in order, with the file's writer and the range [begin, end) of the
+// tensors the file holds, and must write exactly their data in that order
+// (see StreamWriter). It returns the names of the files written: the
+// shards, then the index when there is one.
+func WriteShardedStream(dir string, tensors []Spec, metadata map[string]string, maxShardBytes int64, fill func(w io.Writer, begin, end int) error) ([]string, error) {
 	if maxShardBytes <= 0 {
 		maxShardBytes = DefaultMaxShardBytes
 	}
-	var shards [][]Tensor
+	if _, err := streamHeader(tensors, metadata); err != nil {
+		return nil, fmt.Errorf("safetensors: write %s: %w", dir, err)
+	}
+	var shards [][]Spec
 	var cur int64
-	for _, t := range sorted {
-		sz := int64(len(t.Data))
-		if len(shards) == 0 || (cur+sz > maxShardBytes && cur > 0) {
+	for _, t := range tensors {
+		sz, _ := byteSize(t.DType, t.Shape)
+		if len(shards) == 0 || (cur+int64(sz) > maxShardBytes && cur > 0) {
 			shards = append(shards, nil)
 			cur = 0
 		}
 		shards[len(shards)-1] = append(shards[len(shards)-1], t)
-		cur += sz
+		cur += int64(sz)
 	}
 	if len(shards) == 0 {
 		shards = append(shards, nil)
 	}
 	for _, s := range shards {
 		if _, err := encodeHeader(s, metadata); err != nil {
-			return fmt.Errorf("safetensors: write %s: %w", dir, err)
+			return nil, fmt.Errorf("safetensors: write %s: %w", dir, err)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
+		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	if len(shards) == 1 {
-		return Write(filepath.Join(dir, SingleFile), sorted, metadata)
-	}
-	weightMap := make(map[string]string, len(sorted))
-	var total int64
+	var files []string
+	weightMap := make(map[string]string, len(tensors))
+	first := 0
 	for i, s := range shards {
-		name := fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
+		name := SingleFile
+		if len(shards) > 1 {
+			name = fmt.Sprintf("model-%05d-of-%05d.safetensors", i+1, len(shards))
+		}
 		for _, t := range s {
 			weightMap[t.Name] = name
-			total += int64(len(t.Data))
 		}
-		if err := Write(filepath.Join(dir, name), s, metadata); err != nil {
-			return err
+		err := writeShard(filepath.Join(dir, name), s, metadata, func(w io.Writer) error {
+			return fill(w, first, first+len(s))
+		})
+		if err != nil {
+			return nil, err
 		}
+		first += len(s)
+		files = append(files, name)
 	}
-	index := encodeIndex(total, weightMap, sorted)
-	err = writeAtomic(filepath.Join(dir, IndexFile), func(w io.Writer) error {
+	if len(shards) == 1 {
+		return files, nil
+	}
+	index := encodeIndex(dataSize(tensors), weightMap, tensors)
+	err := WriteFileAtomic(filepath.Join(dir, IndexFile), func(w io.Writer) error {
 		_, err := w.Write(index)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", IndexFile, err)
+		return nil, fmt.Errorf("safetensors: write %s: %w", IndexFile, err)
 	}
-	return nil
+	return append(files, IndexFile), nil
+}
+
+// writeShard writes one file of WriteShardedStream.
+func writeShard(path string, shard []Spec, metadata map[string]string, fill func(io.Writer) error) error {
+	sw, err := NewStreamWriter(path, shard, metadata)
+	if err != nil {
+		return err
+	}
+	if err := fill(sw); err != nil {
+		werr := sw.err // a failed Write: already names the path
+		sw.Abort()
+		if werr != nil && errors.Is(err, werr) {
+			return err
+		}
+		return fmt.Errorf("safetensors: write %s: %w", path, err)
+	}
+	return sw.Close()
 }
 
 // encodeIndex formats the index JSON as Python's json.dumps(indent=2,
 // sort_keys=True) does, followed by a newline.
-func encodeIndex(total int64, weightMap map[string]string, sorted []Tensor) []byte {
+func encodeIndex(total uint64, weightMap map[string]string, sorted []Spec) []byte {
 	var b []byte
 	b = append(b, "{\n  \"metadata\": {\n    \"total_size\": "...)
-	b = strconv.AppendInt(b, total, 10)
+	b = strconv.AppendUint(b, total, 10)
 	b = append(b, "\n  },\n  \"weight_map\": {"...)
 	for i, t := range sorted {
 		if i > 0 {
