@@ -257,7 +257,7 @@ func ring(b *strings.Builder, name string, n int, r, t, z0, z1, m float64, c [4]
 }
 
 // handleStandoff is how far drawer and door handles stand off their face.
-const handleStandoff = 0.06
+const handleStandoff = 0.075
 
 // octIn is the inradius of a regular octagon with circumradius 1.
 var octIn = math.Cos(math.Pi / 8)
@@ -402,7 +402,8 @@ func writeMicrowave(b *strings.Builder, o ObjectSpec) {
 	} {
 		fmt.Fprintf(b, "<geom name=\"%s_panel%d\" type=\"box\" size=\"%g %g %g\" pos=\"%g %g %g\" rgba=\"%s\"/>\n", n, i, p[0], p[1], p[2], p[3], p[4], p[5], c)
 	}
-	fmt.Fprintf(b, "<site name=\"%s_heating_region\" type=\"box\" size=\"%g %g %g\" pos=\"0 0 %g\" rgba=\"0 1 0 0\"/>\n", n, sx-2*t, sy-2*t, sz-2*t, sz)
+	// The region's bottom face is the floor panel's top (z = t).
+	fmt.Fprintf(b, "<site name=\"%s_heating_region\" type=\"box\" size=\"%g %g %g\" pos=\"0 0 %g\" rgba=\"0 1 0 0\"/>\n", n, sx-2*t, sy-2*t, sz-t, sz)
 	// The door hangs on a vertical hinge at the front-left edge (+y) and
 	// swings out towards −x for negative angles.
 	fmt.Fprintf(b, "<body name=\"%s_door\" pos=\"%g %g %g\">\n", n, -sx-t/2, sy, sz)
@@ -414,3 +415,17 @@ func writeMicrowave(b *strings.Builder, o ObjectSpec) {
 	}
 	b.WriteString("</body>\n")
 }
+
+// Known reports whether k is a defined object kind.
+func (k ObjectKind) Known() bool {
+	_, ok := kindDefaults[k]
+	return ok
+}
+
+// Fixed reports whether objects of kind k are fixtures (fixed to the
+// world, no free joint).
+func (k ObjectKind) Fixed() bool { return kindDefaults[k].fixed }
+
+// WithDefaults returns a copy of the spec with every default filled in:
+// the table size and each object's size, mass, colour and drawer count.
+func (s SceneSpec) WithDefaults() SceneSpec { return s.withDefaults() }

@@ -216,3 +216,15 @@ func (e *Env) Region(site string) (Region, error) {
 	}
 	return Region{Pos: e.data.SitePos(id), Rot: e.data.SiteMat(id), HalfSize: e.model.SiteSize(id)}, nil
 }
+
+// EEF returns the end-effector (grip site) pose and the finger joint
+// positions (left, right) without rendering: what scripted experts read
+// each step.
+func (e *Env) EEF() (Pose, [2]float64, error) {
+	if e.data == nil {
+		return Pose{}, [2]float64{}, errClosed
+	}
+	q := e.data.Qpos()
+	return Pose{Pos: e.data.SitePos(e.ids.eef), Quat: matQuat(e.data.SiteMat(e.ids.eef))},
+		[2]float64{q[e.ids.fingerQ[0]], q[e.ids.fingerQ[1]]}, nil
+}
