@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,23 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vstgo/vst/policy"
-	"github.com/vstgo/vst/policy/remote"
 	"github.com/vstgo/vst/policy/server"
 	"github.com/vstgo/vst/policy/wire"
 )
-
-// policyRegistry returns the policy kinds the commands accept: the
-// built-in ones plus "server=ws://…" (a remote openpi-protocol server).
-func policyRegistry(token string) *policy.Registry {
-	r := policy.NewRegistry()
-	r.Register("server", func(ctx context.Context, url string, _ policy.BuildOptions) (policy.Policy, error) {
-		if url == "" {
-			return nil, fmt.Errorf("server needs a URL: server=ws://host:8000")
-		}
-		return remote.Dial(ctx, url, remote.Options{Token: token})
-	})
-	return r
-}
 
 func newServeCmd() *cobra.Command {
 	var (

@@ -89,7 +89,7 @@ func TestServeErrors(t *testing.T) {
 		args []string
 		err  string
 	}{
-		{[]string{"--policy", "nope"}, `unknown policy "nope" (known: constant, random, server)`},
+		{[]string{"--policy", "nope"}, `unknown policy "nope" (known: constant, model, random, server)`},
 		{[]string{"--policy", "server="}, "policy server=: server needs a URL: server=ws://host:8000"},
 		{[]string{"--policy", "constant", "--addr", "127.0.0.1:-1"}, "server: listen tcp: address -1: invalid port"},
 	} {
