@@ -323,6 +323,32 @@ func writeObject(b *strings.Builder, o ObjectSpec, surface float64) {
 	b.WriteString("</body>\n")
 }
 
+// DrawerHandleY is the y offset (in the cabinet's frame) of the centre of
+// drawer i's handle. Handles of neighbouring drawers alternate sides, so
+// that a hand hooking one drawer's handle (the hand body, 0.2 m wide, sits
+// one drawer higher than the fingers) clears the handle above it.
+func DrawerHandleY(o ObjectSpec, i int) float64 {
+	o = (&SceneSpec{Objects: []ObjectSpec{o}}).withDefaults().Objects[0]
+	if o.Drawers < 2 {
+		return 0
+	}
+	a := 0.6 * drawerHalfWidth(o)
+	if i%2 == 1 {
+		return -a
+	}
+	return a
+}
+
+func drawerHalfWidth(o ObjectSpec) float64 { return o.Size[1] - 0.01 - 0.004 }
+
+// drawerHandleHalf is a handle bar's half-length.
+func drawerHandleHalf(o ObjectSpec) float64 {
+	if o.Drawers < 2 {
+		return math.Min(0.06, 0.5*drawerHalfWidth(o))
+	}
+	return 0.3 * drawerHalfWidth(o)
+}
+
 // writeCabinet: carcass of half-size (sx, sy, sz) open at −x, drawers
 // sliding along x.
 func writeCabinet(b *strings.Builder, o ObjectSpec) {
@@ -366,8 +392,9 @@ func writeCabinet(b *strings.Builder, o ObjectSpec) {
 		}
 		// Handle: a bar in front of the face, graspable from above or the front.
 		// The 6 cm standoff leaves room for a closed gripper to hook behind it.
-		fmt.Fprintf(b, "<geom name=\"%s_drawer%d_handle\" type=\"capsule\" size=\"0.008\" fromto=\"%g %g 0 %g %g 0\" mass=\"0.05\" rgba=\"0.7 0.7 0.72 1\"/>\n", n, i, -dx-handleStandoff, -0.06, -dx-handleStandoff, 0.06)
-		for _, y := range []float64{-0.06, 0.06} {
+		hy, hl := DrawerHandleY(o, i), drawerHandleHalf(o)
+		fmt.Fprintf(b, "<geom name=\"%s_drawer%d_handle\" type=\"capsule\" size=\"0.008\" fromto=\"%g %g 0 %g %g 0\" mass=\"0.05\" rgba=\"0.7 0.7 0.72 1\"/>\n", n, i, -dx-handleStandoff, hy-hl, -dx-handleStandoff, hy+hl)
+		for _, y := range []float64{hy - hl, hy + hl} {
 			fmt.Fprintf(b, "<geom type=\"box\" size=\"%g 0.005 0.005\" pos=\"%g %g 0\" mass=\"0.01\" rgba=\"0.7 0.7 0.72 1\"/>\n", handleStandoff/2, -dx-handleStandoff/2, y)
 		}
 		fmt.Fprintf(b, "<site name=\"%s_drawer%d_region\" type=\"box\" size=\"%g %g %g\" pos=\"0 0 %g\" rgba=\"0 1 0 0\"/>\n", n, i, dx-tw, dy-tw, dz-tw, 0.0)

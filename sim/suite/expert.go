@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/vstgo/vst/policy"
@@ -225,13 +226,37 @@ func (x *Expert) grasp(name string) ([3]float64, float64, error) {
 	switch o.Kind {
 	case sim.Bowl, sim.Mug:
 		// Pinch the wall on the ±y side with more room around the hand.
-		side := 1.0
+		// The hand's body (0.2 m wide across the fingers) must also clear
+		// tall fixtures such as an open drawer; where neither ±y side
+		// does, pinch the wall on a ±x side with the hand turned 90°.
 		out := o.Size[0] + 0.045 // the outer finger
-		if x.clearance(name, [2]float64{g[0], g[1] - out}) > x.clearance(name, [2]float64{g[0], g[1] + out}) {
-			side = -1
+		gz := g[2] + math.Max(0.015, o.Size[2]-0.018)
+		score := func(dx, dy float64) float64 {
+			pt := [2]float64{g[0] + dx*out, g[1] + dy*out}
+			hx, hy := 0.03, 0.1
+			if dx != 0 {
+				hx, hy = 0.1, 0.03
+			}
+			c := [2]float64{g[0] + dx*o.Size[0], g[1] + dy*o.Size[0]}
+			return math.Min(x.clearance(name, pt), x.handClearance(c, hx, hy, gz+0.045))
 		}
-		g[1] += side * (o.Size[0] - 0.0035)
-		g[2] += math.Max(0.015, o.Size[2]-0.018)
+		best, bdx, bdy := score(0, 1), 0.0, 1.0
+		if v := score(0, -1); v > best {
+			best, bdy = v, -1
+		}
+		if best < 0.015 {
+			for _, dx := range []float64{-1, 1} {
+				if v := score(dx, 0); v > best+0.005 {
+					best, bdx, bdy = v, dx, 0
+				}
+			}
+		}
+		g[0] += bdx * (o.Size[0] - 0.0035)
+		g[1] += bdy * (o.Size[0] - 0.0035)
+		if bdx != 0 {
+			yaw = math.Pi / 2
+		}
+		g[2] = gz
 	case sim.Box:
 		// Fingers close along the hand's y axis: align it with the box's
 		// narrower horizontal side.
@@ -287,6 +312,32 @@ func (x *Expert) clearance(skip string, p [2]float64) float64 {
 	return best
 }
 
+// handClearance is the horizontal gap between the hand body's footprint
+// (centre c, half-extents hx, hy) and the footprints of fixtures whose top
+// (or open drawer) rises above height z; negative when they overlap.
+func (x *Expert) handClearance(c [2]float64, hx, hy, z float64) float64 {
+	best := math.Inf(1)
+	for _, o := range x.env.Config().Scene.Objects {
+		if !o.Kind.Fixed() || x.surface()+o.Pos[2]+2*o.Size[2] < z {
+			continue
+		}
+		front := o.Pos[0] - o.Size[0]
+		for i := range o.Drawers {
+			if q, err := x.env.JointPos(fmt.Sprintf("%s_drawer%d", o.Name, i)); err == nil && q < -0.01 {
+				front = math.Min(front, o.Pos[0]-o.Size[0]+q)
+			}
+		}
+		gx := math.Max(front-(c[0]+hx), (c[0]-hx)-(o.Pos[0]+o.Size[0]))
+		gy := math.Max((o.Pos[1]-o.Size[1])-(c[1]+hy), (c[1]-hy)-(o.Pos[1]+o.Size[1]))
+		if gx > 0 && gy > 0 {
+			best = math.Min(best, math.Hypot(gx, gy))
+		} else {
+			best = math.Min(best, math.Max(gx, gy))
+		}
+	}
+	return best
+}
+
 // transitZ is the minimum travel height over the table.
 const transitZ = 0.22
 
@@ -312,8 +363,11 @@ func (x *Expert) pick(name string) skill {
 		if eef.Pos[2] < safe-0.03 {
 			st = append(st, stage{pos: [3]float64{eef.Pos[0], eef.Pos[1], safe}, yaw: yaw, grip: -1, tol: 0.03, max: 30})
 		}
+		// Travel level (never sinking on the way: an open drawer or the
+		// cabinet the hand just left may stand in between), then descend.
+		travel := math.Max(safe, eef.Pos[2])
 		return append(st,
-			stage{pos: [3]float64{g[0], g[1], safe}, yaw: yaw, grip: -1, tol: 0.015, max: 60},
+			stage{pos: [3]float64{g[0], g[1], travel}, yaw: yaw, grip: -1, tol: 0.015, max: 60},
 			stage{pos: [3]float64{g[0], g[1], g[2] + 0.04}, yaw: yaw, grip: -1, tol: 0.008, max: 30},
 			stage{pos: g, yaw: yaw, grip: -1, tol: 0.005, max: 30},
 			stage{pos: g, yaw: yaw, grip: 1, min: 6, max: 6},
@@ -353,8 +407,12 @@ func (x *Expert) target(name string, a atom) ([3]float64, error) {
 	t := reg.Pos
 	switch {
 	case strings.HasSuffix(a.b, "_top_side"):
-		// The front half of the top is within reach.
+		// The front edge of the top, on the side nearer the robot's axis,
+		// is within comfortable reach (a tall object is carried high).
 		t[0] -= math.Max(0, reg.HalfSize[0]-r-0.01)
+		if m := math.Max(0, reg.HalfSize[1]-r-0.015); math.Abs(t[1]) > m {
+			t[1] -= math.Copysign(math.Min(m, math.Abs(t[1])), t[1])
+		}
 	case strings.HasSuffix(a.b, "_cook_region"):
 		t = x.freeSpot(name, t, reg)
 	case strings.Contains(a.b, "_drawer"):
@@ -407,7 +465,11 @@ func (x *Expert) place(name string, a atom, attempt int) skill {
 		// to target − (object − eef), a little above.
 		tz := t[2] + (eef.Pos[2] - p.Pos[2]) + 0.012
 		tx, ty := t[0]+(eef.Pos[0]-p.Pos[0]), t[1]+(eef.Pos[1]-p.Pos[1])
-		travel := math.Max(math.Max(eef.Pos[2], tz+0.06), x.surface()+transitZ)
+		above := 0.06
+		if strings.HasSuffix(a.b, "_top_side") {
+			above = 0.035 // near the arm's reach limit: carry no higher than needed
+		}
+		travel := math.Max(math.Max(eef.Pos[2], tz+above), x.surface()+transitZ)
 		return []stage{
 			{pos: [3]float64{eef.Pos[0], eef.Pos[1], travel}, yaw: yaw, grip: 1, tol: 0.03, max: 30},
 			{pos: [3]float64{tx, ty, travel}, yaw: yaw, grip: 1, tol: 0.012, max: 60},
@@ -522,7 +584,11 @@ func (x *Expert) articulate(joint string, open bool) skill {
 		// Drawer face (front, −x) and the hook point between face and
 		// handle bar.
 		face := reg.Pos[0] - reg.HalfSize[0] - 0.006 - 0.005
-		hook := [3]float64{face - 0.035, reg.Pos[1], reg.Pos[2]}
+		hy := 0.0
+		if owner, i, ok := drawerOf(joint); ok {
+			hy = sim.DrawerHandleY(x.spec(owner), i)
+		}
+		hook := [3]float64{face - 0.035, reg.Pos[1] + hy, reg.Pos[2]}
 		safe := math.Max(x.surface()+transitZ, hook[2]+0.1)
 		eef, _, err := x.env.EEF()
 		if err != nil {
@@ -550,6 +616,16 @@ func (x *Expert) articulate(joint string, open bool) skill {
 			stage{pos: [3]float64{end[0] - 0.03, end[1], safe}, grip: 1, tol: 0.03, max: 30},
 		), nil
 	}
+}
+
+// drawerOf splits a drawer joint name "<cabinet>_drawer<i>".
+func drawerOf(joint string) (string, int, bool) {
+	k := strings.LastIndex(joint, "_drawer")
+	if k < 0 {
+		return "", 0, false
+	}
+	i, err := strconv.Atoi(joint[k+len("_drawer"):])
+	return joint[:k], i, err == nil
 }
 
 // turnKnob pushes a stove knob's lever sideways until the stove is on (or
