@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vstgo/vst/policy"
 	"github.com/vstgo/vst/robot/camera"
 	"github.com/vstgo/vst/sim/bench"
 )
@@ -81,4 +83,12 @@ func TestBenchHelp(t *testing.T) {
 		require.NoError(t, err, sub)
 		assert.Contains(t, out, "Examples:", sub)
 	}
+}
+
+// A shared model policy must not expose Close: bench closes each worker's
+// policy when it is done, and the checkpoint is shared by all of them.
+func TestSharedModelHasNoClose(t *testing.T) {
+	var p policy.Policy = sharedModel{}
+	_, ok := p.(io.Closer)
+	require.False(t, ok)
 }

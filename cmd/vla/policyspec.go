@@ -21,14 +21,15 @@ var models struct {
 
 // sharedModel is a loaded checkpoint as a policy without Close, so that a
 // worker finishing with it does not close it for the others.
-type sharedModel struct{ *vlamodel.VLA }
+// (A named field, not an embedded one: embedding would promote Close.)
+type sharedModel struct{ m *vlamodel.VLA }
 
 // Spec implements policy.Policy.
-func (m sharedModel) Spec() policy.Spec { return m.VLA.Spec() }
+func (s sharedModel) Spec() policy.Spec { return s.m.Spec() }
 
 // Act implements policy.Policy.
-func (m sharedModel) Act(ctx context.Context, obs *policy.Observation) (*policy.Chunk, error) {
-	return m.VLA.Act(ctx, obs)
+func (s sharedModel) Act(ctx context.Context, obs *policy.Observation) (*policy.Chunk, error) {
+	return s.m.Act(ctx, obs)
 }
 
 // loadModel returns the shared VLA policy of a checkpoint directory.
