@@ -33,4 +33,20 @@ step "2. a random checkpoint in the exact HF layout, then its speed (image promp
 step "3. the tensor engine's reference workloads (Go assembly GEMM, decoder block forward and AdamW step)"
 "$vla" bench-engine --reps "${DEMO_REPS:-10}"
 
+episodes=${DEMO_EPISODES:-5}
+steps=${DEMO_STEPS:-300}
+step "4. collect expert demonstrations in the MuJoCo simulator (libero_spatial, $episodes episodes per task)"
+rm -rf "$out/demos" "$out/vla" "$out/vla-checkpoints"
+"$vla" sim collect --suite libero_spatial --episodes "$episodes" --out "$out/demos" --images-in-parquet
+
+step "5. fine-tune a tiny VLA (chunk head, LoRA) on them for $steps steps on the CPU"
+"$vla" finetune --base "$out/tiny-random" --data "$out/demos" --out "$out/vla" --steps "$steps" --batch 8
+
+step "6. benchmark the fine-tuned VLA and the scripted expert in the simulator"
+"$vla" bench --suite libero_spatial --episodes "${DEMO_BENCH_EPISODES:-2}" --policy "model=$out/vla" \
+	--json "$out/bench_vla.json" --plot "$out/bench_vla.png"
+"$vla" bench --suite libero_spatial --episodes "${DEMO_BENCH_EPISODES:-2}" --policy expert \
+	--json "$out/bench_expert.json" --plot "$out/bench_expert.png"
+echo "the tiny VLA is trained from a random backbone for minutes on a CPU: expect a low success rate (see README, Status)"
+
 printf '\ndemo: done. Outputs in %s. Next to PyTorch: make bench-compare.\n' "$out"
