@@ -17,6 +17,6 @@ serving and robot control.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newBenchEngineCmd(), newModelCmd(), newTokenizeCmd(), newChatCmd(), newServeCmd(), newBenchCmd(), newSimCmd(), newFinetuneCmd())
+	root.AddCommand(newVersionCmd(), newBenchEngineCmd(), newModelCmd(), newTokenizeCmd(), newChatCmd(), newServeCmd(), newBenchCmd(), newSimCmd(), newFinetuneCmd(), newRunCmd())
 	return root
 }
