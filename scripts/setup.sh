@@ -12,6 +12,8 @@ base=(
 	git
 	make
 	gcc
+	g++
+	pkg-config
 	libc6-dev
 	# the openpi interop test of policy/server (a Python msgpack-numpy client)
 	python3
