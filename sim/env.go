@@ -189,7 +189,9 @@ func New(ctx context.Context, cfg Config) (*Env, error) {
 	if sub < 1 {
 		return nil, fmt.Errorf("sim: config: control_hz %v is faster than the physics rate %v", cfg.ControlHz, 1/cfg.Timestep)
 	}
-	off := max(256, cfg.Width, cfg.Height)
+	// The offscreen buffer matches the images: clearing and reading back a
+	// larger one costs time on every frame.
+	off := max(cfg.Width, cfg.Height)
 	xml, _ := sceneXML(scene, off, cfg.Timestep)
 	m, err := mujoco.LoadXML(xml)
 	if err != nil {

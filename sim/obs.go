@@ -95,17 +95,17 @@ func (e *Env) Observe() (*Obs, error) {
 		o.Depth = make(map[string][]float32, 2)
 	}
 	w, h := e.cfg.Width, e.cfg.Height
+	var frames [2]mujoco.Frame
 	for k, cam := range e.ids.cams {
-		im := policy.Image{Pix: make([]uint8, 3*w*h), H: h, W: w}
-		var depth []float32
+		frames[k] = mujoco.Frame{Camera: cam, RGB: make([]uint8, 3*w*h)}
 		if e.cfg.Depth {
-			depth = make([]float32, w*h)
-			o.Depth[names[k]] = depth
+			frames[k].Depth = make([]float32, w*h)
+			o.Depth[names[k]] = frames[k].Depth
 		}
-		if err := e.render.Render(e.data, cam, im.Pix, depth); err != nil {
-			return nil, fmt.Errorf("sim: render %s: %w", names[k], err)
-		}
-		o.Images[names[k]] = im
+		o.Images[names[k]] = policy.Image{Pix: frames[k].RGB, H: h, W: w}
+	}
+	if err := e.render.RenderCameras(e.data, frames[:]); err != nil {
+		return nil, fmt.Errorf("sim: render: %w", err)
 	}
 	return o, nil
 }

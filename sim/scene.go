@@ -26,7 +26,8 @@ const (
 	// Basket is an open box with four walls.
 	Basket ObjectKind = "basket"
 	// Cabinet is a fixed cabinet with drawers stacked vertically, each on a
-	// slide joint "<name>_drawer<i>" (0 = top) with range [−0.16, 0] m,
+	// slide joint "<name>_drawer<i>" (0 = top) with range [−DrawerTravel, 0] m
+	// (0.16 m, more for deep cabinets),
 	// negative pulling it out (LIBERO: open below −0.14, closed above 0).
 	Cabinet ObjectKind = "cabinet"
 	// Stove is a fixed flat stove with a knob on hinge "<name>_knob",
@@ -219,7 +220,7 @@ func sceneXML(s SceneSpec, offSize int, timestep float64) (xml string, base [3]f
 </default>
 <worldbody>
 
-<geom name="floor" type="plane" size="4 4 0.1" material="floor"/>
+<geom name="floor" type="plane" size="4 4 1" material="floor"/>
 <camera name="agentview" pos="%g 0 %g" quat="0.6380177 0.3048592 0.3048592 0.6380177" fovy="45"/>
 `, timestep, offSize, offSize, 0.6586, surface+0.7104)
 	if !s.NoTable {
@@ -257,7 +258,11 @@ func ring(b *strings.Builder, name string, n int, r, t, z0, z1, m float64, c [4]
 }
 
 // handleStandoff is how far drawer and door handles stand off their face.
-const handleStandoff = 0.075
+const handleStandoff = HandleStandoff
+
+// HandleStandoff is how far drawer and door handle bars stand off their
+// face (m).
+const HandleStandoff = 0.075
 
 // octIn is the inradius of a regular octagon with circumradius 1.
 var octIn = math.Cos(math.Pi / 8)
@@ -333,6 +338,16 @@ func DrawerHandleY(o ObjectSpec, i int) float64 {
 		return 0
 	}
 	a := 0.6 * drawerHalfWidth(o)
+	if deepCabinet(o) {
+		// Deep cabinets' low drawers pull out past the handles above and
+		// are pushed shut by their handle with the forearm rising in front
+		// of the face: the bottom handle sits in the middle and the others,
+		// short, near the sides, leaving the forearm a corridor.
+		if o.Drawers >= 3 && i == o.Drawers-1 {
+			return 0
+		}
+		a = 0.75 * drawerHalfWidth(o)
+	}
 	if i%2 == 1 {
 		return -a
 	}
@@ -346,7 +361,24 @@ func drawerHandleHalf(o ObjectSpec) float64 {
 	if o.Drawers < 2 {
 		return math.Min(0.06, 0.5*drawerHalfWidth(o))
 	}
+	if deepCabinet(o) {
+		return 0.18 * drawerHalfWidth(o)
+	}
 	return 0.3 * drawerHalfWidth(o)
+}
+
+// deepCabinet reports whether a cabinet's drawers travel farther than
+// LIBERO's 0.16 m.
+func deepCabinet(o ObjectSpec) bool { return DrawerTravel(o) > 0.16 }
+
+// DrawerTravel is how far a cabinet's drawers pull out: 0.16 m (LIBERO's),
+// or, for a deep cabinet, all but 6 cm of the drawer's length, so that the
+// pulled-out part of a low drawer reaches past the handles of the drawers
+// above it.
+func DrawerTravel(o ObjectSpec) float64 {
+	o = (&SceneSpec{Objects: []ObjectSpec{o}}).withDefaults().Objects[0]
+	depth := 2 * (o.Size[0] - 0.01 - 0.005)
+	return math.Max(0.16, depth-0.06)
 }
 
 // writeCabinet: carcass of half-size (sx, sy, sz) open at −x, drawers
@@ -379,7 +411,7 @@ func writeCabinet(b *strings.Builder, o ObjectSpec) {
 		dx, dy, dz := sx-t-0.005, sy-t-0.004, h/2-0.008 // drawer half-sizes
 		// The closed drawer's face is flush with the carcass front (x = −sx).
 		fmt.Fprintf(b, "<body name=\"%s_drawer%d\" pos=\"%g 0 %g\">\n", n, i, dx-sx, zc)
-		fmt.Fprintf(b, "<joint name=\"%s_drawer%d\" type=\"slide\" axis=\"1 0 0\" range=\"-0.16 0\" damping=\"5\" frictionloss=\"0.5\" armature=\"0.1\"/>\n", n, i)
+		fmt.Fprintf(b, "<joint name=\"%s_drawer%d\" type=\"slide\" axis=\"1 0 0\" range=\"%g 0\" damping=\"5\" frictionloss=\"0.5\" armature=\"0.1\"/>\n", n, i, -DrawerTravel(o))
 		tw := 0.006
 		for j, p := range [][6]float64{
 			{dx, dy, tw / 2, 0, 0, -dz + tw/2}, // floor

@@ -50,13 +50,27 @@ static vstRenderer* vstRendererNew(const mjModel* m, int w, int h, int shadows, 
 	return r;
 }
 
-static void vstRendererRender(vstRenderer* r, const mjModel* m, mjData* d, int cam,
-                              unsigned char* rgb, float* depth) {
-	r->cam.fixedcamid = cam;
-	mjv_updateScene(m, d, &r->opt, NULL, &r->cam, mjCAT_ALL, &r->scn);
+// vstRendererRender2 draws camera cam0 and, when cam1 >= 0, camera cam1
+// from one scene update: the geometry is collected once and only the
+// camera (and the headlight that follows it) changes for the second image.
+// Null rgb or depth pointers skip that readback.
+static void vstRendererRender2(vstRenderer* r, const mjModel* m, mjData* d,
+                               int cam0, unsigned char* rgb0, float* depth0,
+                               int cam1, unsigned char* rgb1, float* depth1) {
 	mjrRect vp = {0, 0, r->w, r->h};
+	r->cam.fixedcamid = cam0;
+	// The headlight follows scn->camera, which mjv_updateScene sets after
+	// making the lights: place the camera first so the light matches it.
+	mjv_updateCamera(m, d, &r->cam, &r->scn);
+	mjv_updateScene(m, d, &r->opt, NULL, &r->cam, mjCAT_ALL, &r->scn);
 	mjr_render(vp, &r->scn, &r->con);
-	mjr_readPixels(rgb, depth, vp, &r->con);
+	if (rgb0 || depth0) mjr_readPixels(rgb0, depth0, vp, &r->con);
+	if (cam1 < 0) return;
+	r->cam.fixedcamid = cam1;
+	mjv_updateCamera(m, d, &r->cam, &r->scn);
+	mjv_makeLights(m, d, &r->scn);
+	mjr_render(vp, &r->scn, &r->con);
+	if (rgb1 || depth1) mjr_readPixels(rgb1, depth1, vp, &r->con);
 }
 
 static void vstRendererFree(vstRenderer* r) {
@@ -97,10 +111,10 @@ type Renderer struct {
 	w, h   int
 	reqs   chan func()
 	done   chan struct{}
+	ack    chan struct{}
 	closed bool
 	r      *C.vstRenderer
-	rgbBuf []uint8
-	zBuf   []float32
+	rowBuf []uint8
 }
 
 // NewRenderer creates the GL and MuJoCo rendering contexts for m.
@@ -118,14 +132,13 @@ func NewRenderer(m *Model, cfg RendererConfig) (*Renderer, error) {
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > ow || cfg.Height > oh {
 		return nil, fmt.Errorf("mujoco: render size %dx%d outside 1x1..%dx%d (the model's offscreen buffer)", cfg.Width, cfg.Height, ow, oh)
 	}
-	r := &Renderer{m: m, w: cfg.Width, h: cfg.Height, reqs: make(chan func()), done: make(chan struct{})}
+	r := &Renderer{m: m, w: cfg.Width, h: cfg.Height, reqs: make(chan func()), ack: make(chan struct{}), done: make(chan struct{})}
 	started := make(chan error)
 	go r.loop(cfg.Shadows, started)
 	if err := <-started; err != nil {
 		return nil, err
 	}
-	r.rgbBuf = make([]uint8, 3*r.w*r.h)
-	r.zBuf = make([]float32, r.w*r.h)
+	r.rowBuf = make([]uint8, 3*r.w)
 	return r, nil
 }
 
@@ -146,6 +159,7 @@ func (r *Renderer) loop(shadows bool, started chan<- error) {
 	started <- nil
 	for f := range r.reqs {
 		f()
+		r.ack <- struct{}{}
 	}
 	C.vstRendererFree(r.r)
 	r.r = nil
@@ -158,6 +172,23 @@ func (r *Renderer) Size() (w, h int) { return r.w, r.h }
 // H·W·3 bytes of RGB in row-major order, top row first; depth, when
 // non-nil, receives H·W distances along the optical axis in metres.
 func (r *Renderer) Render(d *Data, camera int, rgb []uint8, depth []float32) error {
+	return r.RenderCameras(d, []Frame{{Camera: camera, RGB: rgb, Depth: depth}})
+}
+
+// Frame is one image request for RenderCameras.
+type Frame struct {
+	// Camera is the fixed camera id.
+	Camera int
+	// RGB, when non-nil, receives H·W·3 bytes (see Render); Depth, when
+	// non-nil, H·W metric depths.
+	RGB   []uint8
+	Depth []float32
+}
+
+// RenderCameras draws several cameras of the same state, collecting the
+// scene once and running one request on the render thread per pair of
+// cameras; it is cheaper than one Render per camera.
+func (r *Renderer) RenderCameras(d *Data, frames []Frame) error {
 	if r.closed {
 		return ErrClosed
 	}
@@ -167,45 +198,72 @@ func (r *Renderer) Render(d *Data, camera int, rgb []uint8, depth []float32) err
 	if d.m != r.m {
 		return errors.New("mujoco: data belongs to another model than the renderer")
 	}
-	if !inRange(camera, r.m.NCamera()) {
-		return fmt.Errorf("mujoco: camera id %d out of range [0,%d)", camera, r.m.NCamera())
+	for _, f := range frames {
+		if !inRange(f.Camera, r.m.NCamera()) {
+			return fmt.Errorf("mujoco: camera id %d out of range [0,%d)", f.Camera, r.m.NCamera())
+		}
+		if f.RGB != nil && len(f.RGB) != 3*r.w*r.h {
+			return fmt.Errorf("mujoco: rgb buffer needs %d bytes, has %d", 3*r.w*r.h, len(f.RGB))
+		}
+		if f.Depth != nil && len(f.Depth) != r.w*r.h {
+			return fmt.Errorf("mujoco: depth buffer needs %d values, has %d", r.w*r.h, len(f.Depth))
+		}
 	}
-	if rgb != nil && len(rgb) != 3*r.w*r.h {
-		return fmt.Errorf("mujoco: rgb buffer needs %d bytes, has %d", 3*r.w*r.h, len(rgb))
+	ptrs := func(f Frame) (*C.uchar, *C.float) {
+		var prgb *C.uchar
+		var pz *C.float
+		if f.RGB != nil {
+			prgb = (*C.uchar)(unsafe.Pointer(&f.RGB[0]))
+		}
+		if f.Depth != nil {
+			pz = (*C.float)(unsafe.Pointer(&f.Depth[0]))
+		}
+		return prgb, pz
 	}
-	if depth != nil && len(depth) != r.w*r.h {
-		return fmt.Errorf("mujoco: depth buffer needs %d values, has %d", r.w*r.h, len(depth))
+	for i := 0; i < len(frames); i += 2 {
+		f0 := frames[i]
+		f1 := Frame{Camera: -1}
+		if i+1 < len(frames) {
+			f1 = frames[i+1]
+		}
+		rgb0, z0 := ptrs(f0)
+		rgb1, z1 := ptrs(f1)
+		r.reqs <- func() {
+			C.vstRendererRender2(r.r, r.m.m, d.d, C.int(f0.Camera), rgb0, z0, C.int(f1.Camera), rgb1, z1)
+		}
+		<-r.ack
 	}
-	var prgb *C.uchar
-	var pz *C.float
+	for _, f := range frames {
+		r.finish(f.RGB, f.Depth)
+	}
+	return nil
+}
+
+// finish turns OpenGL's bottom-up readback into top-down images, in place,
+// and depth-buffer values into metres.
+func (r *Renderer) finish(rgb []uint8, depth []float32) {
 	if rgb != nil {
-		prgb = (*C.uchar)(unsafe.Pointer(&r.rgbBuf[0]))
-	}
-	if depth != nil {
-		pz = (*C.float)(unsafe.Pointer(&r.zBuf[0]))
-	}
-	done := make(chan struct{})
-	r.reqs <- func() {
-		C.vstRendererRender(r.r, r.m.m, d.d, C.int(camera), prgb, pz)
-		close(done)
-	}
-	<-done
-	row := 3 * r.w
-	for y := 0; rgb != nil && y < r.h; y++ {
-		copy(rgb[y*row:(y+1)*row], r.rgbBuf[(r.h-1-y)*row:(r.h-y)*row])
+		row := 3 * r.w
+		tmp := r.rowBuf[:row]
+		for y := 0; y < r.h/2; y++ {
+			a, b := rgb[y*row:(y+1)*row], rgb[(r.h-1-y)*row:(r.h-y)*row]
+			copy(tmp, a)
+			copy(a, b)
+			copy(b, tmp)
+		}
 	}
 	if depth != nil {
 		zn, zf := r.m.ClipPlanes()
 		k := 1 - zn/zf
-		for y := range r.h {
-			src := r.zBuf[(r.h-1-y)*r.w : (r.h-y)*r.w]
-			dst := depth[y*r.w : (y+1)*r.w]
-			for x, z := range src {
-				dst[x] = float32(zn / (1 - float64(z)*k))
+		for y := 0; y < (r.h+1)/2; y++ {
+			a, b := depth[y*r.w:(y+1)*r.w], depth[(r.h-1-y)*r.w:(r.h-y)*r.w]
+			for x := range a {
+				za := float32(zn / (1 - float64(a[x])*k))
+				zb := float32(zn / (1 - float64(b[x])*k))
+				a[x], b[x] = zb, za
 			}
 		}
 	}
-	return nil
 }
 
 // Close frees the GL and MuJoCo rendering contexts and stops the render

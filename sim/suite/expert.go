@@ -589,6 +589,14 @@ func (x *Expert) articulate(joint string, open bool) skill {
 			hy = sim.DrawerHandleY(x.spec(owner), i)
 		}
 		hook := [3]float64{face - 0.035, reg.Pos[1] + hy, reg.Pos[2]}
+		if !open {
+			// Push the middle of the face, low: the hand passes under the
+			// handle of the drawer above and the forearm through the
+			// corridor between the upper drawers' handles.
+			hook[0] = face - sim.HandleStandoff - 0.02 // in front of the bar
+			hook[1] = reg.Pos[1]
+			hook[2] -= 0.75 * reg.HalfSize[2]
+		}
 		safe := math.Max(x.surface()+transitZ, hook[2]+0.1)
 		eef, _, err := x.env.EEF()
 		if err != nil {
@@ -602,7 +610,7 @@ func (x *Expert) articulate(joint string, open bool) skill {
 		if open {
 			end[0] -= 0.2 + q
 		} else {
-			end[0] -= q - 0.015
+			end[0] -= q - 0.02
 		}
 		qd := func() bool {
 			v, err := x.env.JointPos(joint)
@@ -611,7 +619,7 @@ func (x *Expert) articulate(joint string, open bool) skill {
 		return append(st,
 			stage{pos: [3]float64{hook[0], hook[1], safe}, grip: 1, tol: 0.012, max: 60},
 			stage{pos: hook, grip: 1, tol: 0.006, max: 40},
-			stage{pos: end, grip: 1, tol: 0.008, max: 60, until: qd},
+			stage{pos: end, grip: 1, tol: 0.008, max: 60 + int(math.Abs(end[0]-hook[0])/0.005), until: qd},
 			stage{pos: [3]float64{end[0] - 0.03, end[1], end[2]}, grip: 1, tol: 0.01, max: 10},
 			stage{pos: [3]float64{end[0] - 0.03, end[1], safe}, grip: 1, tol: 0.03, max: 30},
 		), nil

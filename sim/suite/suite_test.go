@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -212,9 +213,24 @@ func TestExpertSolvesSpatial(t *testing.T) {
 	}
 }
 
+// selected reports whether task index i is in the comma-separated list
+// (every task when the list is empty).
+func selected(list string, i int) bool {
+	if list == "" {
+		return true
+	}
+	for _, f := range strings.Split(list, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n == i {
+			return true
+		}
+	}
+	return false
+}
+
 // TestExpertSuccessRate measures the experts over every suite; it runs
 // only with VST_EXPERT_EVAL=1 (VST_EXPERT_EPISODES episodes per task,
-// default 10; VST_EXPERT_SUITES a comma-free single suite name to limit).
+// default 10; VST_EXPERT_SUITES a comma-free single suite name to limit;
+// VST_EXPERT_TASKS a comma-separated list of task indices to limit).
 func TestExpertSuccessRate(t *testing.T) {
 	if os.Getenv("VST_EXPERT_EVAL") != "1" {
 		t.Skip("set VST_EXPERT_EVAL=1 to measure expert success rates")
@@ -232,6 +248,9 @@ func TestExpertSuccessRate(t *testing.T) {
 		require.NoError(t, err)
 		total, wins := 0, 0
 		for _, task := range s.Tasks {
+			if !selected(os.Getenv("VST_EXPERT_TASKS"), task.Index) {
+				continue
+			}
 			env, err := task.NewEnv(context.Background(), sim.Config{NoRender: true})
 			require.NoError(t, err)
 			ex := NewExpert(task, env)

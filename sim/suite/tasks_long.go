@@ -34,7 +34,10 @@ func longTasks() []TaskSpec {
 		soup, cheese, tomato, butter, milk, pudding, juice, ketchup = 0, 1, 5, 6, 7, 8, 9, 4
 	)
 	bigStove := ObjectSpec{Name: "flat_stove", Kind: sim.Stove, Pos: [3]float64{-0.02, -0.22, 0}, Size: [3]float64{0.14, 0.14, 0.02}}
-	whiteCabinet := ObjectSpec{Name: "white_cabinet", Kind: sim.Cabinet, Pos: [3]float64{0.08, 0.25, 0}, Size: [3]float64{0.1, 0.15, 0.15}, Drawers: 3, RGBA: [4]float64{0.92, 0.92, 0.9, 1}}
+	// A deep cabinet (front at x = −0.02): its bottom drawer pulls out
+	// 0.31 m, past the handles of the drawers above, so a bowl fits in the
+	// part that is reachable from above.
+	whiteCabinet := ObjectSpec{Name: "white_cabinet", Kind: sim.Cabinet, Pos: [3]float64{0.18, 0.25, 0}, Size: [3]float64{0.2, 0.15, 0.15}, Drawers: 3, RGBA: [4]float64{0.92, 0.92, 0.9, 1}}
 	return []TaskSpec{
 		{Instruction: "put both the alphabet soup and the tomato sauce in the basket",
 			Objects: livingRoom(soup, tomato, cheese, butter, milk, juice),
@@ -47,7 +50,7 @@ func longTasks() []TaskSpec {
 			Goal:    []Predicate{{"Turnon", []string{"flat_stove"}}, on("moka_pot_1", "flat_stove_cook_region")}},
 		{Instruction: "put the black bowl in the bottom drawer of the cabinet and close it",
 			Objects: []ObjectSpec{whiteCabinet, bowlAt("akita_black_bowl_1", [3]float64{-0.28, -0.05, 0}), mokaPotAt("wine_bottle_1", [3]float64{-0.12, -0.14, 0})},
-			Joints:  []JointInit{{Joint: "white_cabinet_drawer2", Pos: -0.16}},
+			Joints:  []JointInit{{Joint: "white_cabinet_drawer2", Pos: -0.3}},
 			Goal:    []Predicate{{"Close", []string{"white_cabinet_drawer2_region"}}, in("akita_black_bowl_1", "white_cabinet_drawer2_region")}},
 		{Instruction: "put the white mug on the left plate and put the yellow and white mug on the right plate",
 			Objects: []ObjectSpec{plateAt("plate_1", [3]float64{-0.3, 0.18, 0}), plateAt("plate_2", [3]float64{-0.3, -0.18, 0}),
