@@ -72,6 +72,9 @@ are logged and saved to eval.csv.`,
 			}
 			cfg.Video = newVideoFrames(int64(cacheMB) << 20)
 			cfg.Augment.Off = noAug
+			if cfg.FullFinetune && !cmd.Flags().Changed("lora-rank") {
+				cfg.LoRARank = 0 // the model's default: no adapters
+			}
 			if cfg.EvalSuite != "" {
 				cfg.Evaluate = simEvaluator(evalSize)
 			}
@@ -101,6 +104,7 @@ are logged and saved to eval.csv.`,
 	f.StringVar(&embFile, "embodiment", "", "robot embodiment spec (.yaml or .json) to check the data against")
 	f.StringVar(&cfg.Head, "head", model.HeadChunk, "action head: chunk (parallel H×D chunk, L1) or tokens (VST action tokens)")
 	f.IntVar(&cfg.LoRARank, "lora-rank", 8, "LoRA rank of the decoder adapters; -1 trains none")
+	f.BoolVar(&cfg.FullFinetune, "full", false, "train every backbone weight (text decoder and vision tower, F32) instead of LoRA adapters: for small backbones trained from scratch")
 	f.IntVar(&cfg.Steps, "steps", 1000, "optimizer steps")
 	f.IntVar(&cfg.Batch, "batch", 8, "samples per optimizer step (gradients accumulated one sample at a time)")
 	f.Float64Var(&cfg.LR, "lr", 5e-4, "peak learning rate (linear warmup, cosine decay)")

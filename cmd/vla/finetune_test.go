@@ -78,11 +78,24 @@ func TestFinetuneCommand(t *testing.T) {
 	assert.Contains(t, stderr, "resumed from")
 	assert.Contains(t, stdout, "trained 6 steps")
 
+	// --full trains the whole backbone without adapters (the default
+	// --lora-rank is dropped; an explicit one is refused).
+	full := filepath.Join(tmp, "vla-full")
+	fullArgs := []string{"--base", base, "--data", data, "--out", full, "--full", "--steps", "2", "--batch", "2", "--horizon", "3", "--image-size", "56"}
+	_, stderr, err = runFinetune(t, fullArgs...)
+	require.NoError(t, err, stderr)
+	v, err = model.Load(full)
+	require.NoError(t, err)
+	assert.True(t, v.Config().FullFinetune)
+	assert.Equal(t, model.NoLoRA, v.Config().LoRARank)
+	require.NoError(t, v.Close())
+
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"full with lora", []string{"--base", base, "--data", data, "--out", filepath.Join(tmp, "x"), "--full", "--lora-rank", "4"}, "lora rank 4"},
 		{"missing flags", []string{"--base", base}, `required flag(s) "data", "out" not set`},
 		{"bad embodiment", []string{"--base", base, "--data", data, "--out", filepath.Join(tmp, "x"), "--embodiment", filepath.Join(tmp, "none.yaml")}, "no such file"},
 		{"bad head", []string{"--base", base, "--data", data, "--out", filepath.Join(tmp, "x"), "--head", "mlp"}, `head "mlp"`},
@@ -99,7 +112,7 @@ func TestFinetuneCommand(t *testing.T) {
 
 	help, _, err := runFinetune(t, "--help")
 	require.NoError(t, err)
-	for _, want := range []string{"Examples:", "--resume", "--eval-suite", "--lora-rank", "--checkpoint-every"} {
+	for _, want := range []string{"Examples:", "--resume", "--eval-suite", "--lora-rank", "--full", "--checkpoint-every"} {
 		assert.Contains(t, help, want)
 	}
 }

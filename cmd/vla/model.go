@@ -39,7 +39,7 @@ func newModelInitCmd() *cobra.Command {
 		Long: `init writes config.json, generation_config.json, preprocessor_config.json and
 model.safetensors (sharded above 5 GB, with model.safetensors.index.json) for a
 randomly initialised model, so tests, demos and benchmarks need no download.
---config is a preset (tiny, 3b, 7b) or a config.json path.`,
+--config is a preset (tiny, small, 3b, 7b) or a config.json path.`,
 		Example: `  vla model init --config tiny --out /tmp/tiny
   vla model init --config 3b --dtype bf16 --out /tmp/vst-3b-random
   vla model init --config my_config.json --dtype f32 --seed 7 --out /tmp/m`,
@@ -72,7 +72,7 @@ randomly initialised model, so tests, demos and benchmarks need no download.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&preset, "config", "tiny", "preset (tiny, 3b, 7b) or path to a config.json")
+	f.StringVar(&preset, "config", "tiny", "preset (tiny, small, 3b, 7b) or path to a config.json")
 	f.StringVar(&out, "out", "", "output directory (created)")
 	f.StringVar(&dtype, "dtype", "bf16", "weight dtype: bf16 or f32")
 	f.Uint64Var(&seed, "seed", 0, "random seed")

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -260,6 +261,9 @@ type episodeSummary struct {
 }
 
 func runRobot(parent context.Context, stdout, stderr io.Writer, o runOptions) (err error) {
+	// The logger writes from the MQTT and control goroutines while this
+	// function prints progress: serialise all writes to stderr.
+	stderr = &lockedWriter{w: stderr}
 	if err := checkRunFlags(o); err != nil {
 		return err
 	}
@@ -614,4 +618,18 @@ func buildRunPolicy(ctx context.Context, o runOptions, spec *embodiment.Spec, s 
 		return nil, fmt.Errorf("--policy %s: %w", o.policy, err)
 	}
 	return p, nil
+}
+
+// lockedWriter serialises writes to w, for writers (such as a bytes.Buffer
+// or a terminal shared with a logger) written from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// Write implements io.Writer.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

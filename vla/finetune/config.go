@@ -56,6 +56,11 @@ type Config struct {
 	// LoRARank is the adapters' rank; model.NoLoRA trains none. It
 	// defaults to 8.
 	LoRARank int
+	// FullFinetune trains every backbone weight (text decoder and vision
+	// tower, F32) instead of LoRA adapters: model.Config.FullFinetune, the
+	// recipe for small backbones trained from scratch. LoRARank must then
+	// be 0 or model.NoLoRA. It defaults to false.
+	FullFinetune bool
 	// Horizon is H, the actions per target chunk: the action of the frame
 	// and the H−1 after it in the same episode, padded with the episode's
 	// last action (as OpenVLA-OFT). It defaults to 8 for the chunk head and

@@ -24,7 +24,8 @@
 //
 // Each step accumulates the gradients of Config.Batch samples one at a
 // time (model.VLA.Accumulate), clips their global norm, and takes an AdamW
-// step on the adapters and the head with linear warmup and cosine decay.
+// step on the adapters and the head (or, with Config.FullFinetune, on every
+// backbone weight and the head) with linear warmup and cosine decay.
 //
 // # Files
 //

@@ -61,6 +61,7 @@ func (t *trainer) setup() error {
 	mcfg := model.Config{
 		Head: cfg.Head, Horizon: cfg.Horizon, ActionDim: t.data.actionDim(), StateDim: t.data.stateDim(),
 		Cameras: t.data.modelCameras(), ImageSize: cfg.ImageSize, LoRARank: cfg.LoRARank, Seed: cfg.Seed,
+		FullFinetune: cfg.FullFinetune,
 	}
 	ck, st, err := readLatest(cfg.CheckpointDir)
 	if err != nil {
@@ -141,6 +142,7 @@ func sameModel(got, want model.Config) error {
 	check("cameras", got.Cameras, want.Cameras, true)
 	check("image size", got.ImageSize, want.ImageSize, want.ImageSize != 0)
 	check("lora rank", got.LoRARank, want.LoRARank, want.LoRARank != 0)
+	check("full fine-tuning", got.FullFinetune, want.FullFinetune, true)
 	return errors.Join(errs...)
 }
 

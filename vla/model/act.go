@@ -21,6 +21,7 @@ func (v *VLA) Spec() policy.Spec {
 		StateDim:  v.cfg.StateDim,
 		Metadata: map[string]any{
 			"head": v.cfg.Head, "image_size": v.cfg.ImageSize, "lora_rank": v.cfg.LoRARank,
+			"full_finetune": v.cfg.FullFinetune,
 		},
 	}
 }

@@ -77,8 +77,20 @@ type Config struct {
 	// defaults to false.
 	TrainVision bool `json:"train_vision"`
 	// VisionLRScale multiplies the learning rate of the vision tower when
-	// it trains. It defaults to 0.1 (VST: 5e-6 vs 5e-5).
+	// it trains. It defaults to 0.1 (VST: 5e-6 vs 5e-5), or 1 with
+	// FullFinetune.
 	VisionLRScale float64 `json:"vision_lr_scale"`
+	// FullFinetune trains every backbone weight as an F32 copy: the text
+	// decoder (token embeddings, every layer, the final norm and, for the
+	// tokens head, an untied LM head) and the vision tower, with no LoRA
+	// adapters. It is the recipe for small backbones trained from scratch,
+	// where low-rank adapters on random weights cannot learn the task; the
+	// trained weights are saved in vla_head.safetensors under their Hugging
+	// Face names (model.*, visual.*, lm_head.weight) and override the base
+	// checkpoint's on load. It implies TrainVision, LoRARank NoLoRA (a
+	// positive rank is an error) and a VisionLRScale of 1 unless set. It
+	// defaults to false.
+	FullFinetune bool `json:"full_finetune,omitempty"`
 	// Template is the user text after the images; InstructionPlaceholder
 	// is replaced by the instruction. It defaults to VST's "What action
 	// should the robot take to {instruction}?".
@@ -120,6 +132,15 @@ func (c Config) withDefaults(hidden int) (Config, error) {
 	c.Cameras = slices.Clone(c.Cameras)
 	if c.ImageSize == 0 {
 		c.ImageSize = 128
+	}
+	if c.FullFinetune {
+		c.TrainVision = true
+		if c.LoRARank == 0 {
+			c.LoRARank = NoLoRA
+		}
+		if c.VisionLRScale == 0 {
+			c.VisionLRScale = 1
+		}
 	}
 	if c.LoRARank == 0 {
 		c.LoRARank = 8
@@ -189,6 +210,9 @@ func (c *Config) validate() error {
 	}
 	if c.LoRARank < NoLoRA {
 		errs = append(errs, fmt.Errorf("lora rank %d: want a positive rank or %d (none)", c.LoRARank, NoLoRA))
+	}
+	if c.FullFinetune && c.LoRARank > 0 {
+		errs = append(errs, fmt.Errorf("full fine-tuning trains every weight: lora rank %d, want %d (none)", c.LoRARank, NoLoRA))
 	}
 	if c.LoRAAlpha < 0 {
 		errs = append(errs, fmt.Errorf("lora alpha %g is negative", c.LoRAAlpha))

@@ -1,6 +1,8 @@
 // Package model is vst-go's vision-language-action model: a Qwen2.5-VL (VST)
 // backbone with frozen base weights, LoRA adapters on its text decoder and an
 // action head, trained on the CPU tensor engine and run as a policy.Policy.
+// With Config.FullFinetune every backbone weight trains instead (no
+// adapters): the recipe for small backbones trained from scratch.
 //
 // # Prompt
 //
@@ -52,12 +54,15 @@
 // so a batch is a loop over samples either way. TrainableParams and
 // ParamGroups give the tensors to optimize: the adapters and the head (and
 // the vision tower at a scaled learning rate when Config.TrainVision is
-// set); biases, action queries and action-token embeddings are not decayed.
+// set; with Config.FullFinetune F32 copies of every text decoder and vision
+// weight instead of the adapters); biases, norms, token embeddings, action
+// queries and action-token embeddings are not decayed.
 //
 // # Files
 //
 // Save writes the backbone files unchanged (base weights are not merged),
 // the tokenizer with any added tokens, vla_config.json, vla_head.safetensors
-// (every trained tensor in F32) and norm_stats.json, atomically. Load
-// restores the model exactly.
+// (every trained tensor in F32, under its Hugging Face name for trained
+// backbone weights, which then override the base files' values) and
+// norm_stats.json, atomically. Load restores the model exactly.
 package model

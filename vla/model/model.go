@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/vstgo/vst/vla/normalize"
@@ -16,7 +17,8 @@ import (
 
 // VLA is a vision-language-action model: a Qwen2.5-VL backbone whose base
 // weights stay frozen, LoRA adapters on its text decoder, optionally a
-// trainable vision tower, and an action head (see the package
+// trainable vision tower (or, with Config.FullFinetune, a fully trained
+// backbone and no adapters), and an action head (see the package
 // documentation). It implements policy.Policy.
 //
 // Act and Loss may run concurrently with each other; an optimizer step
@@ -106,6 +108,9 @@ func build(m *qwen25vl.Model, dir string, cfg Config, stats *normalize.Set, actB
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x5fa))
 	if cfg.LoRARank > 0 {
 		v.addLoRA(rng)
+	}
+	if cfg.FullFinetune {
+		v.unfreezeText()
 	}
 	if cfg.TrainVision {
 		v.unfreezeVision()
@@ -233,6 +238,47 @@ func (v *VLA) initChunkHead(rng *rand.Rand) {
 	v.params = append(v.params,
 		param{name: "head.fc1.weight", ptr: &v.fc1W, decay: true}, param{name: "head.fc1.bias", ptr: &v.fc1B},
 		param{name: "head.fc2.weight", ptr: &v.fc2W, decay: true}, param{name: "head.fc2.bias", ptr: &v.fc2B})
+}
+
+// unfreezeText replaces every text decoder weight by a trainable F32 copy
+// (full fine-tuning), named as in the Hugging Face checkpoint. The LM head
+// trains only for the tokens head (the chunk head never reads it) and only
+// when it is not tied to the embeddings.
+func (v *VLA) unfreezeText() {
+	t := v.backbone.Text
+	tied := t.LMHead == t.Embed
+	add := func(name string, ptr **tensor.Tensor) {
+		if *ptr == nil {
+			return
+		}
+		*ptr = (*ptr).Clone(nil).SetRequiresGrad(true)
+		v.params = append(v.params, param{name: name, ptr: ptr, decay: (*ptr).Dims() >= 2 && !strings.HasSuffix(name, "embed_tokens.weight")})
+	}
+	lin := func(name string, l *qwen25vl.Linear) {
+		add(name+".weight", &l.W)
+		add(name+".bias", &l.B)
+	}
+	add("model.embed_tokens.weight", &t.Embed)
+	for i := range t.Layers {
+		l := &t.Layers[i]
+		p := fmt.Sprintf("model.layers.%d.", i)
+		add(p+"input_layernorm.weight", &l.InputNorm)
+		add(p+"post_attention_layernorm.weight", &l.PostAttnNorm)
+		lin(p+"self_attn.q_proj", &l.Q)
+		lin(p+"self_attn.k_proj", &l.K)
+		lin(p+"self_attn.v_proj", &l.V)
+		lin(p+"self_attn.o_proj", &l.O)
+		lin(p+"mlp.gate_proj", &l.Gate)
+		lin(p+"mlp.up_proj", &l.Up)
+		lin(p+"mlp.down_proj", &l.Down)
+	}
+	add("model.norm.weight", &t.Norm)
+	switch {
+	case tied:
+		t.LMHead = t.Embed
+	case v.cfg.Head == HeadTokens:
+		add("lm_head.weight", &t.LMHead)
+	}
 }
 
 // unfreezeVision replaces every vision tower weight by a trainable F32

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -390,5 +391,69 @@ func TestTokensHead(t *testing.T) {
 		ch, err := w.Act(context.Background(), observation(s))
 		require.NoError(t, err)
 		require.Equal(t, want[k], ch.Actions)
+	}
+}
+
+// TestFullFinetune checks that full fine-tuning trains every backbone
+// weight (text decoder and vision tower at the full learning rate, no
+// adapters), that the chunk head then fits its batch, and that Save/Load
+// restore the trained backbone over the base checkpoint's weights.
+func TestFullFinetune(t *testing.T) {
+	c, err := Config{FullFinetune: true}.withDefaults(64)
+	require.NoError(t, err)
+	require.Equal(t, NoLoRA, c.LoRARank)
+	require.True(t, c.TrainVision)
+	require.InDelta(t, 1, c.VisionLRScale, 0)
+	_, err = Config{FullFinetune: true, LoRARank: 4}.withDefaults(64)
+	require.ErrorContains(t, err, "full fine-tuning trains every weight: lora rank 4")
+
+	base := tinyBackbone(t)
+	cfg := chunkConfig
+	cfg.LoRARank = 0
+	cfg.FullFinetune = true
+	v, err := New(base, cfg, testStats(7, 3))
+	require.NoError(t, err)
+	defer v.Close()
+	groups := map[string][]string{}
+	for _, g := range v.ParamGroups() {
+		for _, p := range g.Params {
+			groups[g.Name] = append(groups[g.Name], p.Name)
+			require.True(t, p.T.RequiresGrad(), p.Name)
+			require.Equal(t, tensor.Float32, p.T.DType(), p.Name)
+		}
+		require.InDelta(t, 1, g.LRScale, 0, g.Name)
+	}
+	require.Contains(t, groups["decay"], "model.layers.1.mlp.down_proj.weight")
+	require.Contains(t, groups["no_decay"], "model.embed_tokens.weight")
+	require.Contains(t, groups["no_decay"], "model.layers.0.self_attn.q_proj.bias")
+	require.Contains(t, groups["no_decay"], "model.norm.weight")
+	require.Contains(t, groups["vision"], "visual.blocks.1.mlp.up_proj.weight")
+	require.NotContains(t, groups["decay"], "lm_head.weight", "the chunk head never reads the LM head")
+	for _, names := range groups {
+		for _, n := range names {
+			require.NotContains(t, n, "lora", n)
+		}
+	}
+
+	batch := testSamples(v.Config(), 3)
+	embed0 := slices.Clone(v.backbone.Text.Embed.Float32s())
+	first, last := train(t, v, batch, 40, 3e-3)
+	t.Logf("full fine-tuning L1: %.4f -> %.4f", first, last)
+	require.Less(t, last, first/5)
+	require.NotEqual(t, embed0, v.backbone.Text.Embed.Float32s(), "the token embeddings train")
+
+	dir := filepath.Join(t.TempDir(), "full")
+	require.NoError(t, v.Save(dir))
+	w, err := Load(dir)
+	require.NoError(t, err)
+	defer w.Close()
+	require.Equal(t, v.Config(), w.Config())
+	require.Equal(t, v.backbone.Text.Layers[1].Down.W.Float32s(), w.backbone.Text.Layers[1].Down.W.Float32s())
+	for _, s := range batch {
+		a, err := v.Act(context.Background(), observation(s))
+		require.NoError(t, err)
+		b, err := w.Act(context.Background(), observation(s))
+		require.NoError(t, err)
+		require.Equal(t, a.Actions, b.Actions)
 	}
 }

@@ -130,7 +130,9 @@ func (v *VLA) normState(s []float32) ([]float32, error) {
 // TrainableParams lists the tensors that train, named as in
 // vla_head.safetensors: the LoRA adapters, the head (action queries,
 // proprio projection and MLP, or the action-token rows) and, when
-// Config.TrainVision is set, the vision tower. The base weights are frozen.
+// Config.TrainVision is set, the vision tower. The base weights are frozen,
+// except with Config.FullFinetune, where every backbone weight trains
+// (as an F32 copy) and there are no adapters.
 func (v *VLA) TrainableParams() []optim.Param {
 	var out []optim.Param
 	for _, g := range v.ParamGroups() {

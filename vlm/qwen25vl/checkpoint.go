@@ -31,9 +31,10 @@ const qwenEndOfText = 151643
 
 // presets maps the names Preset accepts to constructors of their configs.
 var presets = map[string]func() Config{
-	"tiny": presetTiny,
-	"3b":   preset3B,
-	"7b":   preset7B,
+	"tiny":  presetTiny,
+	"small": presetSmall,
+	"3b":    preset3B,
+	"7b":    preset7B,
 }
 
 // PresetNames returns the names Preset accepts besides a config path,
@@ -51,6 +52,10 @@ func PresetNames() []string {
 //
 //   - "tiny": the golden test model of testdata/tiny/config.json (vocab 320,
 //     hidden 64, 2 layers; vision hidden 32, depth 2), a few hundred KB.
+//   - "small": tiny's vocabulary and token ids (so the same generated
+//     tokenizer fits) with hidden 128, 4 layers, vision hidden 64, depth 4:
+//     1.26 M parameters (5 MB in F32), a VLA backbone that trains
+//     from scratch on a CPU in minutes.
 //   - "3b": Qwen2.5-VL-3B-Instruct (and VST-3B), 3.75 G parameters.
 //   - "7b": Qwen2.5-VL-7B-Instruct, 8.3 G parameters.
 //
@@ -104,6 +109,25 @@ func presetTiny() Config {
 	c.Vision.FullAttBlockIndexes = []int{1}
 	c.Vision.OutHiddenSize = 64
 	c.Vision.TokensPerSecond = 2
+	return c
+}
+
+// presetSmall is presetTiny widened and deepened (head dims 32, M-RoPE
+// sections [4, 6, 6]).
+func presetSmall() Config {
+	c := presetTiny()
+	c.HiddenSize = 128
+	c.IntermediateSize = 384
+	c.NumHiddenLayers = 4
+	c.NumAttentionHeads = 4
+	c.NumKeyValueHeads = 2
+	c.RopeScaling = RopeScaling{Type: "default", MRopeSection: []int{4, 6, 6}}
+	c.Vision.Depth = 4
+	c.Vision.HiddenSize = 64
+	c.Vision.IntermediateSize = 192
+	c.Vision.NumHeads = 2
+	c.Vision.FullAttBlockIndexes = []int{1, 3}
+	c.Vision.OutHiddenSize = 128
 	return c
 }
 

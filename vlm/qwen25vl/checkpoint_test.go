@@ -106,7 +106,21 @@ func TestPreset(t *testing.T) {
 			require.False(t, c.TieWordEmbeddings)
 			require.Equal(t, 3584, c.Vision.OutHiddenSize)
 		}},
-		{name: "unknown", preset: "13b", wantErr: `unknown model preset "13b": want one of 3b, 7b, tiny or the path of a config.json`},
+		{name: "small keeps tiny's token layout", preset: "small", check: func(t *testing.T, c *Config) {
+			require.Equal(t, golden.VocabSize, c.VocabSize)
+			for _, id := range [][2]int{{golden.ImageTokenID, c.ImageTokenID}, {golden.VideoTokenID, c.VideoTokenID},
+				{golden.VisionStartTokenID, c.VisionStartTokenID}, {golden.VisionEndTokenID, c.VisionEndTokenID}, {golden.BOSTokenID, c.BOSTokenID}} {
+				require.Equal(t, id[0], id[1])
+			}
+			require.Equal(t, golden.EOSTokenIDs, c.EOSTokenIDs)
+			require.Equal(t, 128, c.HiddenSize)
+			require.Equal(t, 4, c.NumHiddenLayers)
+			require.Equal(t, 32, c.HeadDim())
+			require.Equal(t, 64, c.Vision.HiddenSize)
+			require.Equal(t, 4, c.Vision.Depth)
+			require.Equal(t, 128, c.Vision.OutHiddenSize)
+		}},
+		{name: "unknown", preset: "13b", wantErr: `unknown model preset "13b": want one of 3b, 7b, small, tiny or the path of a config.json`},
 		{name: "bad config file", preset: badPath, wantErr: "model config"},
 	}
 	for _, tt := range tests {
@@ -138,6 +152,7 @@ func TestPresetParamCounts(t *testing.T) {
 	}{
 		{"3b", 3_754_622_976},
 		{"7b", 8_292_166_656},
+		{"small", 1_260_864},
 	} {
 		cfg, err := Preset(tt.preset)
 		require.NoError(t, err)
