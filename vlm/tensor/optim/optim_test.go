@@ -289,7 +289,7 @@ func TestTrainsLeastSquares(t *testing.T) {
 
 func TestStepDoesNotAllocate(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow")
+		t.Skip("slow; skipped with -short")
 	}
 	r := rng()
 	params := []Param{randParam(r, "a", 512, 300), randParam(r, "b", 300), randParam(r, "c", 7)}
