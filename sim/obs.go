@@ -73,7 +73,7 @@ func (e *Env) Observe() (*Obs, error) {
 		o.GripperQvel[k] = st.qvel[e.ids.fingerV[k]]
 	}
 	o.EEF = Pose{Pos: e.data.SitePos(e.ids.eef), Quat: matQuat(e.data.SiteMat(e.ids.eef))}
-	o.EEFAxisAngle = quatAxisAngle(o.EEF.Quat)
+	o.EEFAxisAngle = QuatAxisAngle(o.EEF.Quat)
 	for _, ob := range e.ids.objects {
 		o.Objects[ob.name] = Pose{Pos: e.data.BodyPos(ob.body), Quat: e.data.BodyQuat(ob.body)}
 	}

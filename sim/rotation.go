@@ -70,9 +70,9 @@ func quatMat(q [4]float64) [9]float64 {
 	}
 }
 
-// quatAxisAngle converts a unit quaternion to a rotation vector (axis ×
-// angle, angle in [0, π]), as robosuite's quat2axisangle.
-func quatAxisAngle(q [4]float64) [3]float64 {
+// QuatAxisAngle converts a unit quaternion (w, x, y, z) to a rotation
+// vector (axis × angle, angle in [0, π]), as robosuite's quat2axisangle.
+func QuatAxisAngle(q [4]float64) [3]float64 {
 	if q[0] < 0 {
 		q = [4]float64{-q[0], -q[1], -q[2], -q[3]}
 	}
@@ -87,5 +87,5 @@ func quatAxisAngle(q [4]float64) [3]float64 {
 // rotError returns the rotation vector taking cur to goal (world frame):
 // log(goal · curᵀ).
 func rotError(goal, cur [9]float64) [3]float64 {
-	return quatAxisAngle(matQuat(matMul(goal, matT(cur))))
+	return QuatAxisAngle(matQuat(matMul(goal, matT(cur))))
 }

@@ -125,7 +125,7 @@ func (x *Expert) Act(ctx context.Context, _ *policy.Observation) (*policy.Chunk,
 		a[k] = clip1(posGain*(s.pos[k]-eef.Pos[k])/0.05) * float32(vmax)
 	}
 	goal := quatMul([4]float64{math.Cos(s.yaw / 2), 0, 0, math.Sin(s.yaw / 2)}, x.home)
-	r := quatAxisAngle(quatMul(goal, quatConj(eef.Quat)))
+	r := sim.QuatAxisAngle(quatMul(goal, quatConj(eef.Quat)))
 	for k := range 3 {
 		a[3+k] = clip1(r[k] / 0.5)
 	}
@@ -687,15 +687,3 @@ func quatMul(a, b [4]float64) [4]float64 {
 }
 
 func quatConj(q [4]float64) [4]float64 { return [4]float64{q[0], -q[1], -q[2], -q[3]} }
-
-func quatAxisAngle(q [4]float64) [3]float64 {
-	if q[0] < 0 {
-		q = [4]float64{-q[0], -q[1], -q[2], -q[3]}
-	}
-	s := math.Sqrt(q[1]*q[1] + q[2]*q[2] + q[3]*q[3])
-	if s < 1e-12 {
-		return [3]float64{}
-	}
-	a := 2 * math.Atan2(s, q[0])
-	return [3]float64{q[1] / s * a, q[2] / s * a, q[3] / s * a}
-}

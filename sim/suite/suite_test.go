@@ -227,15 +227,14 @@ func selected(list string, i int) bool {
 	return false
 }
 
-// TestExpertSuccessRate measures the experts over every suite; it runs
-// only with VST_EXPERT_EVAL=1 (VST_EXPERT_EPISODES episodes per task,
-// default 10; VST_EXPERT_SUITES a comma-free single suite name to limit;
-// VST_EXPERT_TASKS a comma-separated list of task indices to limit).
-func TestExpertSuccessRate(t *testing.T) {
-	if os.Getenv("VST_EXPERT_EVAL") != "1" {
-		t.Skip("set VST_EXPERT_EVAL=1 to measure expert success rates")
-	}
-	eps := 10
+// BenchmarkExpertSuccessRate measures the experts over every suite and
+// reports the success rate per suite: `go test -run '^$' -bench
+// ExpertSuccessRate -benchtime 1x ./sim/suite/` (VST_EXPERT_EPISODES
+// episodes per task, default 1; VST_EXPERT_SUITES a single suite name to
+// limit; VST_EXPERT_TASKS a comma-separated list of task indices).
+func BenchmarkExpertSuccessRate(b *testing.B) {
+	t := b
+	eps := 1
 	if v, err := strconv.Atoi(os.Getenv("VST_EXPERT_EPISODES")); err == nil && v > 0 && v <= EpisodesPerTask {
 		eps = v
 	}
@@ -266,6 +265,7 @@ func TestExpertSuccessRate(t *testing.T) {
 			wins += n
 		}
 		t.Logf("%s: %d/%d = %.1f%%", name, wins, total, 100*float64(wins)/float64(total))
+		b.ReportMetric(100*float64(wins)/float64(total), name+"_success_%")
 	}
 }
 
