@@ -23,11 +23,12 @@ import (
 
 func newFinetuneCmd() *cobra.Command {
 	var (
-		cfg      finetune.Config
-		embFile  string
-		cacheMB  int
-		noAug    bool
-		evalSize int
+		cfg        finetune.Config
+		embFile    string
+		cacheMB    int
+		noAug      bool
+		evalSize   int
+		evalReplan int
 	)
 	cmd := &cobra.Command{
 		Use:   "finetune",
@@ -76,7 +77,7 @@ are logged and saved to eval.csv.`,
 				cfg.LoRARank = 0 // the model's default: no adapters
 			}
 			if cfg.EvalSuite != "" {
-				cfg.Evaluate = simEvaluator(evalSize)
+				cfg.Evaluate = simEvaluator(evalSize, evalReplan)
 			}
 			cfg.Progress = cmd.ErrOrStderr()
 			sum, err := finetune.Train(ctx, cfg)
@@ -121,6 +122,8 @@ are logged and saved to eval.csv.`,
 	f.IntVar(&cfg.EvalEpisodes, "eval-episodes", 10, "episodes per task of each evaluation")
 	f.IntVar(&cfg.EvalEvery, "eval-every", 0, "steps between evaluations (default --checkpoint-every)")
 	f.IntVar(&evalSize, "eval-image-size", 128, "camera image size of the simulator during evaluation")
+	f.IntVar(&evalReplan, "eval-replan-steps", 0, "actions executed from each chunk during evaluation before asking the model again (default the whole chunk)")
+	f.IntVar(&cfg.Workers, "workers", 0, "samples of a batch processed at once, one goroutine each (default: one per core for models under 50M trainable parameters, else 1)")
 	f.Uint64Var(&cfg.Seed, "seed", 0, "seed of the head initialisation, the data order and the augmentations")
 	f.IntVar(&cacheMB, "video-cache-mb", 2048, "memory for decoded data-set videos (training reads frames in random order)")
 	for _, name := range []string{"base", "data", "out"} {
@@ -131,10 +134,10 @@ are logged and saved to eval.csv.`,
 
 // simEvaluator runs a training model on a simulator suite through
 // sim/bench, all its tasks, one worker per CPU.
-func simEvaluator(imageSize int) finetune.Evaluator {
+func simEvaluator(imageSize, replan int) finetune.Evaluator {
 	return func(ctx context.Context, pol policy.Policy, suiteName string, episodes int) (float64, error) {
 		r, err := bench.Run(ctx, bench.Config{
-			Suite: suiteName, Episodes: episodes, ImageSize: imageSize,
+			Suite: suiteName, Episodes: episodes, ImageSize: imageSize, ReplanSteps: replan,
 			NewPolicy: func(*suite.Task, *sim.Env) (policy.Policy, error) { return pol, nil },
 		})
 		if err != nil {

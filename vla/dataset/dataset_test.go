@@ -133,11 +133,17 @@ func checkRoundTrip(t *testing.T, d *Dataset) {
 			want := testFrame(testSpec, e, i)
 			assert.Equal(t, want, s.Frame, "frame %d", g)
 			assert.Equal(t, Sample{Frame: s.Frame, Index: g, EpisodeIndex: e, FrameIndex: i, TaskIndex: indexOf(tasks, want.Task)}, *s)
+			num, err := d.Numeric(g)
+			require.NoError(t, err)
+			s.Images = map[string]RGB{}
+			assert.Equal(t, s, num, "Numeric is Sample without images")
 			g++
 		}
 	}
 	_, err := d.Sample(12)
 	assert.ErrorContains(t, err, "frame 12 is outside 0..11")
+	_, err = d.Numeric(-1)
+	assert.ErrorContains(t, err, "frame -1 is outside 0..11")
 }
 
 func indexOf(list []string, s string) int {

@@ -432,8 +432,10 @@ func (d *Dataset) readEpisodeFile(path string) error {
 	return nil
 }
 
-// Sample returns frame i (0 ≤ i < Len) with its images decoded.
-func (d *Dataset) Sample(i int) (*Sample, error) {
+// Numeric returns frame i (0 ≤ i < Len) without its images (an empty
+// Images map): the action, state, timestamp, task and indices, all held in
+// memory, so it costs no I/O.
+func (d *Dataset) Numeric(i int) (*Sample, error) {
 	if i < 0 || i >= d.Len() {
 		return nil, fmt.Errorf("dataset: frame %d is outside 0..%d", i, d.Len()-1)
 	}
@@ -444,6 +446,15 @@ func (d *Dataset) Sample(i int) (*Sample, error) {
 	s.Task = d.Tasks[s.TaskIndex]
 	if d.state != nil {
 		s.State = slices.Clone(d.state[i])
+	}
+	return s, nil
+}
+
+// Sample returns frame i (0 ≤ i < Len) with its images decoded.
+func (d *Dataset) Sample(i int) (*Sample, error) {
+	s, err := d.Numeric(i)
+	if err != nil {
+		return nil, err
 	}
 	for cam, col := range d.imageCol {
 		b, err := d.files[d.fileOf[i]].bytesAt(col, int(d.rowOf[i]))

@@ -69,6 +69,16 @@ func (a AugmentConfig) withDefaults() (AugmentConfig, error) {
 	return a, nil
 }
 
+// meanCrop is the mean fraction of the image area the random crop keeps,
+// the centred crop the model takes at inference; 0 (none) when
+// augmentation is off. a has its defaults applied.
+func (a AugmentConfig) meanCrop() float64 {
+	if a.Off {
+		return 0
+	}
+	return (a.MinScale + a.MaxScale) / 2
+}
+
 // augParams is one image's drawn augmentation.
 type augParams struct {
 	// x0, y0, cw, ch are the crop rectangle.

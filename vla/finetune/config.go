@@ -79,6 +79,13 @@ type Config struct {
 	// Batch is the number of samples per optimizer step; their gradients
 	// are accumulated one sample at a time. It defaults to 8.
 	Batch int
+	// Workers is the number of samples of a batch processed at once, each
+	// by its own goroutine (model.VLA.Accumulate). It defaults to 0, which
+	// picks GOMAXPROCS for models with under 50M trainable parameters
+	// (small models cannot keep the cores busy one sample at a time) and 1
+	// otherwise. A resumed run is bit-for-bit identical to an uninterrupted
+	// one only with the same count.
+	Workers int
 	// LR is the peak learning rate. It defaults to 5e-4 (LoRA and head).
 	LR float64
 	// Warmup is the number of linear warmup steps before the cosine decay

@@ -50,9 +50,8 @@ type trainData struct {
 type camera struct{ model, data string }
 
 // openData opens cfg.Data, checks it against cfg.Embodiment, reads every
-// frame's action and state (the data set reader exposes them only through
-// Sample, so this decodes each frame's images once) and computes the
-// normalization statistics.
+// frame's action and state (held in memory by the data set, so no image is
+// decoded) and computes the normalization statistics.
 func openData(ctx context.Context, cfg *Config) (*trainData, error) {
 	d := &trainData{seed: cfg.Seed, aug: cfg.Augment, epoch: -1}
 	var err error
@@ -114,7 +113,7 @@ func (d *trainData) init(ctx context.Context, cfg *Config) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s, err := d.ds.Sample(i)
+		s, err := d.ds.Numeric(i)
 		if err != nil {
 			return err
 		}
@@ -284,3 +283,21 @@ func (d *trainData) loadBatches(ctx context.Context, from, to, size int) (batche
 }
 
 func (d *trainData) close() error { return d.ds.Close() }
+
+// binaryDims returns the action dimensions that take exactly two distinct
+// values over the data (a gripper's open and close commands).
+func (d *trainData) binaryDims() []int {
+	var dims []int
+	for k := range d.actionDim() {
+		seen := map[float32]bool{}
+		for _, act := range d.actions {
+			if seen[act[k]] = true; len(seen) > 2 {
+				break
+			}
+		}
+		if len(seen) == 2 {
+			dims = append(dims, k)
+		}
+	}
+	return dims
+}

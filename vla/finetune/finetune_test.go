@@ -60,6 +60,8 @@ func TestTrainReducesLossAndWritesFiles(t *testing.T) {
 	assert.Equal(t, []string{"agentview", "wrist"}, sum.ModelConfig.Cameras)
 	assert.Equal(t, 3, sum.ModelConfig.StateDim)
 	assert.Equal(t, 7, sum.ModelConfig.ActionDim)
+	assert.Equal(t, []int{6}, sum.ModelConfig.BinaryDims, "the gripper takes two values")
+	assert.InDelta(t, 0.9, sum.ModelConfig.CenterCrop, 1e-12, "the mean of the 0.8-1.0 random crop")
 	assert.Positive(t, sum.SamplesPerSec)
 	for _, want := range []string{"step 30/30", "loss ", "lr ", "samples/s", "ETA", "checkpoint", "saved " + out} {
 		assert.Contains(t, progress.String(), want)

@@ -53,7 +53,8 @@ func testImage(size, k, c int) policy.Image {
 
 // writeTestData writes a LeRobot data set (images in parquet) of episodes
 // episodes of frames frames each, with the given cameras at size px, a
-// 3-D state and 7-D actions that follow the frame index, and returns its
+// 3-D state and 7-D actions that follow the frame index (the last, a
+// gripper, −1 for the first half of an episode, then +1), and returns its
 // directory.
 func writeTestData(t testing.TB, episodes, frames, size int, cameras ...string) string {
 	t.Helper()
@@ -73,9 +74,10 @@ func writeTestData(t testing.TB, episodes, frames, size int, cameras ...string) 
 				Timestamp: float32(i) / 10,
 				Task:      tasks[e%len(tasks)],
 			}
-			for d := range 7 {
+			for d := range 6 {
 				f.Action = append(f.Action, float32(1-2*(d%2))*(float32(2*i)/float32(max(frames-1, 1))-1)+0.1*float32(e))
 			}
+			f.Action = append(f.Action, float32(2*(2*i/frames)-1)) // gripper: open, then closed
 			for c, cam := range cameras {
 				f.Images[cam] = testImage(size, i+e, c)
 			}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -17,14 +18,15 @@ import (
 
 // trainer is one run's state.
 type trainer struct {
-	cfg   Config
-	data  *trainData
-	v     *model.VLA
-	opt   *optim.AdamW
-	st    trainerState
-	bar   *bar
-	saved int    // step of the newest checkpoint (−1: none this run)
-	ckpt  string // its directory
+	cfg     Config
+	data    *trainData
+	v       *model.VLA
+	opt     *optim.AdamW
+	st      trainerState
+	bar     *bar
+	workers int    // samples processed at once
+	saved   int    // step of the newest checkpoint (−1: none this run)
+	ckpt    string // its directory
 }
 
 // Train fine-tunes a VLA on cfg.Data and saves it to cfg.Out (see the
@@ -61,7 +63,7 @@ func (t *trainer) setup() error {
 	mcfg := model.Config{
 		Head: cfg.Head, Horizon: cfg.Horizon, ActionDim: t.data.actionDim(), StateDim: t.data.stateDim(),
 		Cameras: t.data.modelCameras(), ImageSize: cfg.ImageSize, LoRARank: cfg.LoRARank, Seed: cfg.Seed,
-		FullFinetune: cfg.FullFinetune,
+		FullFinetune: cfg.FullFinetune, BinaryDims: t.data.binaryDims(), CenterCrop: cfg.Augment.meanCrop(),
 	}
 	ck, st, err := readLatest(cfg.CheckpointDir)
 	if err != nil {
@@ -95,6 +97,10 @@ func (t *trainer) setup() error {
 		t.st = trainerState{Format: stateFormat, Seed: cfg.Seed, Batch: cfg.Batch, Frames: t.data.ds.Len(), Losses: []float64{}, Evals: []EvalPoint{}}
 	}
 	t.st.Steps = cfg.Steps
+	t.workers = cfg.Workers
+	if t.workers == 0 {
+		t.workers = autoWorkers(t.v.TrainableParams())
+	}
 	t.data.horizon = t.v.Config().Horizon
 	wd := cfg.WeightDecay
 	if wd == 0 {
@@ -109,6 +115,19 @@ func (t *trainer) setup() error {
 		return fmt.Errorf("finetune: %w", err)
 	}
 	return nil
+}
+
+// autoWorkers is the default Config.Workers for a model with params: one
+// per core below 50M trainable parameters, else 1.
+func autoWorkers(params []optim.Param) int {
+	n := 0
+	for _, p := range params {
+		n += p.T.Numel()
+	}
+	if n < 50_000_000 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return 1
 }
 
 // loadOptimizer restores the optimizer state of a checkpoint at step.
@@ -174,7 +193,7 @@ func (t *trainer) run(ctx context.Context) (*Summary, error) {
 			return t.summary(), fmt.Errorf("finetune: data: %w", b.err)
 		}
 		lr := t.opt.LR()
-		loss, err := t.v.Accumulate(ctx, b.samples)
+		loss, err := t.v.Accumulate(ctx, b.samples, t.workers)
 		if err != nil {
 			t.opt.ZeroGrad()
 			if ctx.Err() != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -46,7 +47,7 @@ func (v *VLA) Act(ctx context.Context, obs *policy.Observation) (*policy.Chunk, 
 	if err != nil {
 		return nil, fmt.Errorf("act: %w", err)
 	}
-	p, err := v.buildPrompt(obs.Images, obs.Prompt)
+	p, err := v.buildPrompt(v.centerCrop(obs.Images), obs.Prompt)
 	if err != nil {
 		return nil, fmt.Errorf("act: %w", err)
 	}
@@ -81,7 +82,34 @@ func (v *VLA) Act(ctx context.Context, obs *policy.Observation) (*policy.Chunk, 
 	if err != nil {
 		return nil, fmt.Errorf("act: %w", err)
 	}
+	v.snapBinary(raw)
 	st.since("post_ms", t0)
 	st.since("infer_ms", start)
 	return &policy.Chunk{Actions: raw, H: v.cfg.Horizon, D: v.cfg.ActionDim, Timing: st}, nil
+}
+
+// centerCrop returns the camera images cropped to the centred rectangle of
+// Config.CenterCrop of their area (the same aspect ratio); images are
+// returned unchanged without a crop. Pixels are copied, never shared.
+func (v *VLA) centerCrop(images map[string]policy.Image) map[string]policy.Image {
+	f := v.cfg.CenterCrop
+	if f == 0 || f == 1 {
+		return images
+	}
+	out := make(map[string]policy.Image, len(images))
+	side := math.Sqrt(f)
+	for name, im := range images {
+		if im.Validate() != nil {
+			out[name] = im // buildPrompt reports it
+			continue
+		}
+		cw, ch := max(1, int(math.Round(float64(im.W)*side))), max(1, int(math.Round(float64(im.H)*side)))
+		x0, y0 := (im.W-cw)/2, (im.H-ch)/2
+		c := policy.Image{W: cw, H: ch, Pix: make([]uint8, cw*ch*3)}
+		for y := range ch {
+			copy(c.Pix[y*cw*3:(y+1)*cw*3], im.Pix[((y0+y)*im.W+x0)*3:])
+		}
+		out[name] = c
+	}
+	return out
 }

@@ -76,7 +76,7 @@ func BenchmarkBench3B(b *testing.B) {
 	opt, err := optim.NewAdamW(v.ParamGroups(), optim.AdamWConfig{LR: 1e-4})
 	require.NoError(t, err)
 	start = time.Now()
-	loss, err := v.Accumulate(context.Background(), batch)
+	loss, err := v.Accumulate(context.Background(), batch, 1)
 	require.NoError(t, err)
 	fb := time.Since(start)
 	require.NoError(t, opt.Step())

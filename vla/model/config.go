@@ -106,6 +106,19 @@ type Config struct {
 	// Seed seeds the initialisation of the adapters and the head. It
 	// defaults to 0.
 	Seed uint64 `json:"seed"`
+	// CenterCrop is the fraction of each camera image's area kept by a
+	// centred crop before the resize, at inference only: a model trained on
+	// random crops (finetune's augmentation, 0.8–1.0 of the area) sees
+	// their mean scale when it acts, as OpenVLA does. 0 or 1 means no crop.
+	// It defaults to 0; finetune sets it from its augmentation.
+	CenterCrop float64 `json:"center_crop,omitempty"`
+	// BinaryDims lists the action dimensions that are binary commands (a
+	// gripper's open/close): Act snaps them to the nearer of the
+	// dimension's minimum and maximum in the statistics, so a regression
+	// head's hesitant 0.3 becomes a decisive close. It defaults to none;
+	// finetune sets it for dimensions whose training values take only two
+	// values.
+	BinaryDims []int `json:"binary_dims,omitempty"`
 }
 
 // DefaultTemplate is VST's VLA prompt.
@@ -130,6 +143,7 @@ func (c Config) withDefaults(hidden int) (Config, error) {
 		c.Cameras = []string{"agentview", "wrist"}
 	}
 	c.Cameras = slices.Clone(c.Cameras)
+	c.BinaryDims = slices.Clone(c.BinaryDims)
 	if c.ImageSize == 0 {
 		c.ImageSize = 128
 	}
@@ -233,6 +247,14 @@ func (c *Config) validate() error {
 	}
 	if c.HeadHidden < 0 {
 		errs = append(errs, fmt.Errorf("head hidden size %d is negative", c.HeadHidden))
+	}
+	if !(c.CenterCrop >= 0 && c.CenterCrop <= 1) {
+		errs = append(errs, fmt.Errorf("center crop %g: want a fraction of the image area in [0, 1]", c.CenterCrop))
+	}
+	for i, d := range c.BinaryDims {
+		if d < 0 || d >= c.ActionDim || slices.Contains(c.BinaryDims[:i], d) {
+			errs = append(errs, fmt.Errorf("binary action dim %d is outside [0, %d) or repeated", d, c.ActionDim))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("vla config: %w", err)

@@ -118,7 +118,7 @@ func train(t *testing.T, v *VLA, batch []Sample, steps int, lr float64) (first, 
 	opt, err := optim.NewAdamW(v.ParamGroups(), optim.AdamWConfig{LR: lr, WeightDecay: optim.NoDecay})
 	require.NoError(t, err)
 	for i := range steps {
-		l, err := v.Accumulate(context.Background(), batch)
+		l, err := v.Accumulate(context.Background(), batch, 1)
 		require.NoError(t, err)
 		if i == 0 {
 			first = l

@@ -31,6 +31,7 @@ type VLA struct {
 	stats    *normalize.Set
 	actNorm  *normalize.Normalizer
 	stNorm   *normalize.Normalizer // nil without state
+	levels   [][2]float64          // the two raw values of each of cfg.BinaryDims
 	baseDir  string                // directory holding the base weight files
 	imEnd    int32
 	filler   int32 // id placed at the proprio and query positions (never embedded)
@@ -146,6 +147,9 @@ func (v *VLA) setNormalizers() error {
 	if d := v.actNorm.Dim(); d != v.cfg.ActionDim {
 		return fmt.Errorf("action stats have %d dimensions, the config %d", d, v.cfg.ActionDim)
 	}
+	if v.levels, err = binaryLevels(v.stats.Features[normalize.Action], v.cfg.BinaryDims); err != nil {
+		return err
+	}
 	if v.cfg.StateDim > 0 {
 		if v.stNorm, err = v.stats.Normalizer(normalize.State, ncfg); err != nil {
 			return err
@@ -155,6 +159,40 @@ func (v *VLA) setNormalizers() error {
 		}
 	}
 	return nil
+}
+
+// binaryLevels returns the two values each binary action dimension snaps
+// to: its minimum and maximum, or its 1st and 99th percentiles where the
+// statistics lack extremes.
+func binaryLevels(st *normalize.Stats, dims []int) ([][2]float64, error) {
+	levels := make([][2]float64, len(dims))
+	for i, d := range dims {
+		lo, hi := st.Min, st.Max
+		if lo == nil || hi == nil {
+			lo, hi = st.Q01, st.Q99
+		}
+		if d >= len(lo) || d >= len(hi) {
+			return nil, fmt.Errorf("binary action dim %d: the action stats have no min/max (or q01/q99) for it", d)
+		}
+		levels[i] = [2]float64{lo[d], hi[d]}
+	}
+	return levels, nil
+}
+
+// snapBinary sets every binary dimension of the H×D raw actions to the
+// nearer of its two levels.
+func (v *VLA) snapBinary(raw []float32) {
+	d := v.cfg.ActionDim
+	for i, dim := range v.cfg.BinaryDims {
+		lo, hi := v.levels[i][0], v.levels[i][1]
+		for k := dim; k < len(raw); k += d {
+			if math.Abs(float64(raw[k])-lo) <= math.Abs(float64(raw[k])-hi) {
+				raw[k] = float32(lo)
+			} else {
+				raw[k] = float32(hi)
+			}
+		}
+	}
 }
 
 // tableStd estimates the standard deviation of an embedding table's

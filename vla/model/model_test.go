@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vstgo/vst/policy"
+	"github.com/vstgo/vst/vla/normalize"
 	"github.com/vstgo/vst/vlm/tensor"
 	"github.com/vstgo/vst/vlm/tokenizer"
 )
@@ -48,6 +49,9 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 		{"bad rank", Config{LoRARank: -3}, "lora rank -3"},
 		{"template", Config{Template: "do it"}, "lacks {instruction}"},
 		{"norm mode", Config{NormMode: "sigmoid"}, `unknown normalization mode "sigmoid"`},
+		{"center crop", Config{CenterCrop: 1.5}, "center crop 1.5"},
+		{"binary dim range", Config{BinaryDims: []int{7}}, "binary action dim 7"},
+		{"binary dim repeated", Config{BinaryDims: []int{6, 6}}, "binary action dim 6"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.cfg.withDefaults(64)
@@ -203,7 +207,7 @@ func TestParamGroups(t *testing.T) {
 	require.Len(t, append(groups["decay"], groups["no_decay"]...), 28+1+2+4)
 
 	// A training step reaches the vision tower.
-	_, err = v.Accumulate(context.Background(), testSamples(v.Config(), 1))
+	_, err = v.Accumulate(context.Background(), testSamples(v.Config(), 1), 1)
 	require.NoError(t, err)
 	for _, p := range v.TrainableParams() {
 		if p.Name == "visual.patch_embed.proj.weight" || p.Name == "head.fc2.bias" || p.Name == "lora.layers.0.q.B" {
@@ -273,7 +277,7 @@ func TestChunkOverfitAndSaveLoad(t *testing.T) {
 	// Loss agrees with Accumulate.
 	l, err := v.Loss(context.Background(), batch)
 	require.NoError(t, err)
-	acc, err := v.Accumulate(context.Background(), batch)
+	acc, err := v.Accumulate(context.Background(), batch, 1)
 	require.NoError(t, err)
 	require.InDelta(t, acc, l.Item(), 1e-5)
 
@@ -455,5 +459,93 @@ func TestFullFinetune(t *testing.T) {
 		b, err := w.Act(context.Background(), observation(s))
 		require.NoError(t, err)
 		require.Equal(t, a.Actions, b.Actions)
+	}
+}
+
+func TestInferenceCropAndBinarySnap(t *testing.T) {
+	cfg := chunkConfig
+	cfg.CenterCrop, cfg.BinaryDims = 0.25, []int{6}
+	stats := testStats(7, 3)
+	stats.Features[normalize.Action].Min = []float64{-3, -3, -3, -3, -3, -3, -1}
+	stats.Features[normalize.Action].Max = []float64{3, 3, 3, 3, 3, 3, 1}
+	v, err := New(tinyBackbone(t), cfg, stats)
+	require.NoError(t, err)
+	defer v.Close()
+
+	// The crop keeps the centred half of each side, pixels copied.
+	im := testImage(8, 1)
+	got := v.centerCrop(map[string]policy.Image{"agentview": im})["agentview"]
+	require.Equal(t, 4, got.W)
+	require.Equal(t, 4, got.H)
+	for y := range 4 {
+		require.Equal(t, im.Pix[((y+2)*8+2)*3:((y+2)*8+6)*3], got.Pix[y*12:(y+1)*12])
+	}
+	got.Pix[0]++
+	require.NotEqual(t, got.Pix[0], im.Pix[(2*8+2)*3])
+
+	// Act snaps the gripper of every step to −1 or +1 and leaves the rest.
+	s := testSamples(v.Config(), 1)[0]
+	ch, err := v.Act(context.Background(), observation(s))
+	require.NoError(t, err)
+	for h := range ch.H {
+		a := ch.Action(h)
+		require.Contains(t, []float32{-1, 1}, a[6])
+		require.NotContains(t, []float32{-1, 1}, a[0])
+	}
+
+	// Without extremes in the statistics, q01 and q99 are the levels.
+	levels, err := binaryLevels(testStats(7, 0).Features[normalize.Action], []int{6})
+	require.NoError(t, err)
+	require.Equal(t, [][2]float64{{-2, 2}}, levels)
+}
+
+// TestAccumulateWorkers checks that processing a batch's samples on
+// several goroutines (each into its own gradient sink) gives the gradients
+// of the one-after-another pass, bit-identically from run to run, for
+// LoRA and for full fine-tuning (every weight, vision tower included).
+func TestAccumulateWorkers(t *testing.T) {
+	base := tinyBackbone(t)
+	full := chunkConfig
+	full.LoRARank, full.FullFinetune = 0, true
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{{"lora", chunkConfig}, {"full", full}} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := New(base, tc.cfg, testStats(7, 3))
+			require.NoError(t, err)
+			defer v.Close()
+			batch := testSamples(v.Config(), 5)
+			grads := func(workers int) (float64, map[string][]float32) {
+				defer func() {
+					for _, p := range v.TrainableParams() {
+						p.T.ZeroGrad()
+					}
+				}()
+				loss, err := v.Accumulate(context.Background(), batch, workers)
+				require.NoError(t, err)
+				g := map[string][]float32{}
+				for _, p := range v.TrainableParams() {
+					if p.T.Grad() != nil {
+						g[p.Name] = slices.Clone(p.T.Grad().Float32s())
+					}
+				}
+				return loss, g
+			}
+			loss1, want := grads(1)
+			require.NotEmpty(t, want)
+			loss2, got := grads(2)
+			_, again := grads(2)
+			require.Equal(t, got, again, "two workers: not deterministic")
+			loss3, _ := grads(3)
+			require.InDelta(t, loss1, loss2, 1e-6)
+			require.InDelta(t, loss1, loss3, 1e-6)
+			require.Len(t, got, len(want))
+			for name, w := range want {
+				for i := range w {
+					require.InDelta(t, w[i], got[name][i], 1e-5+1e-4*math.Abs(float64(w[i])), "%s[%d]", name, i)
+				}
+			}
+		})
 	}
 }

@@ -77,6 +77,60 @@ func accum(t *Tensor, g *Tensor, owned bool) {
 	addInto(t.grad.f32, g.Float32s())
 }
 
+// accum adds g into the gradient of t: into c's GradSink when t is a leaf
+// and c has one, else into t.grad (see the package-level accum).
+func (c *Ctx) accum(t *Tensor, g *Tensor, owned bool) {
+	if c != nil && c.Grads != nil && t.node == nil && t.requiresGrad {
+		c.Grads.add(t, g, owned)
+		return
+	}
+	accum(t, g, owned)
+}
+
+// GradSink collects leaf gradients away from the leaves (see Ctx.Grads).
+// One sink belongs to one goroutine at a time.
+type GradSink struct {
+	grads map[*Tensor]*Tensor
+	order []*Tensor // leaves in the order their first gradient arrived
+}
+
+// NewGradSink returns an empty sink.
+func NewGradSink() *GradSink { return &GradSink{grads: map[*Tensor]*Tensor{}} }
+
+// add accumulates g into the sink's gradient of leaf t.
+func (s *GradSink) add(t *Tensor, g *Tensor, owned bool) {
+	if !SameShape(t, g) {
+		failf("backward", "gradient %v does not match tensor %v", g.shape, t.shape)
+	}
+	cur, ok := s.grads[t]
+	switch {
+	case !ok && owned && g.IsContiguous() && g.dtype == Float32:
+		s.grads[t] = g
+	case !ok:
+		cur = New(t.shape...)
+		copy(cur.f32, g.Float32s())
+		s.grads[t] = cur
+	default:
+		addInto(cur.f32, g.Float32s())
+		return
+	}
+	s.order = append(s.order, t)
+}
+
+// Grad returns the sink's gradient of leaf t, or nil.
+func (s *GradSink) Grad(t *Tensor) *Tensor { return s.grads[t] }
+
+// Flush adds every gradient of the sink into its leaf's Grad, in the order
+// the gradients first arrived (deterministic for a deterministic graph),
+// and empties the sink.
+func (s *GradSink) Flush() {
+	for _, t := range s.order {
+		accum(t, s.grads[t], true)
+	}
+	clear(s.grads)
+	s.order = s.order[:0]
+}
+
 // Backward computes the gradients of loss with respect to every tensor that
 // requires them and was used to compute it, accumulating into their Grad.
 // loss must be a one-element tensor unless grad (its upstream gradient, same

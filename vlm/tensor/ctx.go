@@ -11,6 +11,13 @@ type Ctx struct {
 	// create, so that repeated computations of the same shapes reuse buffers.
 	// It defaults to nil: heap allocation.
 	Arena *Arena
+	// Grads, when set, receives the gradients that Backward computes for
+	// the leaves (trainable parameters) used by this Ctx's operations,
+	// instead of the leaves' own Grad: several goroutines can then run
+	// forward and backward passes through shared parameters at once, each
+	// into its own GradSink, and merge them in a fixed order. It defaults
+	// to nil: gradients accumulate into the leaves.
+	Grads *GradSink
 }
 
 // Inference returns a Ctx for inference: no gradients, intermediates from a.

@@ -90,30 +90,30 @@ func binary(c *Ctx, k binaryKind, a, b *Tensor) *Tensor {
 		c.link(out, op, []*Tensor{a, b}, func(g *Tensor) {
 			switch k {
 			case opAdd:
-				accum(a, sumTo(g, a.shape), false)
-				accum(b, sumTo(g, b.shape), false)
+				c.accum(a, sumTo(g, a.shape), false)
+				c.accum(b, sumTo(g, b.shape), false)
 			case opSub:
-				accum(a, sumTo(g, a.shape), false)
+				c.accum(a, sumTo(g, a.shape), false)
 				if b.requiresGrad {
-					accum(b, sumTo(Scale(nil, g, -1), b.shape), true)
+					c.accum(b, sumTo(Scale(nil, g, -1), b.shape), true)
 				}
 			case opMul:
 				if a.requiresGrad {
-					accum(a, sumTo(binary(nil, opMul, g, b.Detach()), a.shape), true)
+					c.accum(a, sumTo(binary(nil, opMul, g, b.Detach()), a.shape), true)
 				}
 				if b.requiresGrad {
-					accum(b, sumTo(binary(nil, opMul, g, a.Detach()), b.shape), true)
+					c.accum(b, sumTo(binary(nil, opMul, g, a.Detach()), b.shape), true)
 				}
 			case opDiv:
 				bd := b.Detach()
 				ga := binary(nil, opDiv, g, bd)
 				if a.requiresGrad {
-					accum(a, sumTo(ga, a.shape), false)
+					c.accum(a, sumTo(ga, a.shape), false)
 				}
 				if b.requiresGrad {
 					// d(a/b)/db = -(a/b)/b: reuse g/b * out
 					gb := binary(nil, opMul, ga, out.Detach())
-					accum(b, sumTo(Scale(nil, gb, -1), b.shape), true)
+					c.accum(b, sumTo(Scale(nil, gb, -1), b.shape), true)
 				}
 			}
 		})
@@ -160,7 +160,7 @@ func unary(c *Ctx, u *unaryFn, t *Tensor) *Tensor {
 					gx.f32[i] = gd[i] * u.df(src[i], dst[i])
 				}
 			})
-			accum(t, gx, true)
+			c.accum(t, gx, true)
 		})
 	}
 	return out
@@ -266,7 +266,7 @@ func Scale(c *Ctx, t *Tensor, s float32) *Tensor {
 		}
 	})
 	if c.record(t) {
-		c.link(out, "scale", []*Tensor{t}, func(g *Tensor) { accum(t, Scale(nil, g, s), true) })
+		c.link(out, "scale", []*Tensor{t}, func(g *Tensor) { c.accum(t, Scale(nil, g, s), true) })
 	}
 	return out
 }
@@ -280,7 +280,7 @@ func AddScalar(c *Ctx, t *Tensor, s float32) *Tensor {
 		dst[i] = src[i] + s
 	}
 	if c.record(t) {
-		c.link(out, "add_scalar", []*Tensor{t}, func(g *Tensor) { accum(t, g, false) })
+		c.link(out, "add_scalar", []*Tensor{t}, func(g *Tensor) { c.accum(t, g, false) })
 	}
 	return out
 }
@@ -308,7 +308,7 @@ func Sum(c *Ctx, t *Tensor) *Tensor {
 	out.f32[0] = float32(acc)
 	if c.record(t) {
 		c.link(out, "sum", []*Tensor{t}, func(g *Tensor) {
-			accum(t, Full(nil, g.Item(), t.shape...), true)
+			c.accum(t, Full(nil, g.Item(), t.shape...), true)
 		})
 	}
 	return out
@@ -347,7 +347,7 @@ func SumAxis(c *Ctx, t *Tensor, dim int, keepDim bool) *Tensor {
 	if c.record(t) {
 		c.link(out, "sum_axis", []*Tensor{t}, func(g *Tensor) {
 			gk := Reshape(nil, g.ToFloat32(nil), kept...)
-			accum(t, binary(nil, opAdd, New(t.shape...), gk), true)
+			c.accum(t, binary(nil, opAdd, New(t.shape...), gk), true)
 		})
 	}
 	if keepDim {

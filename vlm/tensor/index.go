@@ -74,7 +74,7 @@ func Embedding(c *Ctx, table, ids *Tensor) *Tensor {
 		c.link(out, op, []*Tensor{table}, func(g *Tensor) {
 			gt := New(v, d)
 			addRows(gt.f32, g.ToFloat32(nil).data32(), rows, d)
-			accum(table, gt, true)
+			c.accum(table, gt, true)
 		})
 	}
 	return out
@@ -146,7 +146,7 @@ func Concat(c *Ctx, dim int, ts ...*Tensor) *Tensor {
 				if t.requiresGrad {
 					sh := slices.Clone(g.shape)
 					sh[dim] = n
-					accum(t, g.view(sh, slices.Clone(g.stride), g.off+start*g.stride[dim]), false)
+					c.accum(t, g.view(sh, slices.Clone(g.stride), g.off+start*g.stride[dim]), false)
 				}
 				start += n
 			}
@@ -259,7 +259,7 @@ func Gather(c *Ctx, t *Tensor, dim int, index *Tensor) *Tensor {
 			for p, o := range toff {
 				gt.f32[o] += gd[p]
 			}
-			accum(t, gt, true)
+			c.accum(t, gt, true)
 		})
 	}
 	return out
@@ -286,14 +286,14 @@ func ScatterAdd(c *Ctx, t *Tensor, dim int, index, src *Tensor) *Tensor {
 	}
 	if c.record(t, src) {
 		c.link(out, "scatter_add", []*Tensor{t, src}, func(g *Tensor) {
-			accum(t, g, false)
+			c.accum(t, g, false)
 			if src.requiresGrad {
 				gd := g.ToFloat32(nil).data32()
 				gs := New(src.shape...)
 				for p, o := range toff {
 					gs.f32[soff[p]] = gd[o]
 				}
-				accum(src, gs, true)
+				c.accum(src, gs, true)
 			}
 		})
 	}
@@ -329,7 +329,7 @@ func IndexSelect(c *Ctx, t *Tensor, dim int, idx *Tensor) *Tensor {
 		c.link(out, op, []*Tensor{t}, func(g *Tensor) {
 			gt := New(t.shape...)
 			indexAddInto(gt.f32, g.ToFloat32(nil).data32(), rows, outer, n, inner)
-			accum(t, gt, true)
+			c.accum(t, gt, true)
 		})
 	}
 	return out
@@ -397,9 +397,9 @@ func IndexAdd(c *Ctx, t *Tensor, dim int, idx, src *Tensor) *Tensor {
 	indexAddInto(out.f32, src.data32(), rows, outer, n, inner)
 	if c.record(t, src) {
 		c.link(out, op, []*Tensor{t, src}, func(g *Tensor) {
-			accum(t, g, false)
+			c.accum(t, g, false)
 			if src.requiresGrad {
-				accum(src, IndexSelect(nil, g.Detach(), dim, idx), true)
+				c.accum(src, IndexSelect(nil, g.Detach(), dim, idx), true)
 			}
 		})
 	}
@@ -448,14 +448,14 @@ func ScatterRows(c *Ctx, dst *Tensor, rows []int, src *Tensor) *Tensor {
 				for _, r := range rows {
 					clear(gt.f32[r*d : (r+1)*d])
 				}
-				accum(dst, gt, true)
+				c.accum(dst, gt, true)
 			}
 			if src.requiresGrad {
 				gs := New(src.shape...)
 				for i, r := range rows {
 					copy(gs.f32[i*d:(i+1)*d], gd[r*d:(r+1)*d])
 				}
-				accum(src, gs, true)
+				c.accum(src, gs, true)
 			}
 		})
 	}

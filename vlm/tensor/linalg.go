@@ -97,7 +97,7 @@ func MatMul(c *Ctx, a, b *Tensor) *Tensor {
 	matmulInto(out.f32, batch, m, n, k, a, b)
 	if c.record(a, b) {
 		c.link(out, "matmul", []*Tensor{a, b}, func(g *Tensor) {
-			matmulBackward(g, a, b, batch)
+			matmulBackward(c, g, a, b, batch)
 		})
 	}
 	return out
@@ -209,8 +209,9 @@ func collapse(shape []int, strides [][]int) ([]int, [][]int) {
 	return dims, out
 }
 
-// matmulBackward accumulates the gradients of a·b given the output gradient g.
-func matmulBackward(g *Tensor, a, b *Tensor, batch []int) {
+// matmulBackward accumulates the gradients of a·b given the output gradient g
+// (leaf gradients into c's sink, if any).
+func matmulBackward(c *Ctx, g *Tensor, a, b *Tensor, batch []int) {
 	na, nb := a.Dims(), b.Dims()
 	m, k, n := a.shape[na-2], a.shape[na-1], b.shape[nb-1]
 	bShared := numelOf(b.shape[:nb-2]) == 1
@@ -230,7 +231,7 @@ func matmulBackward(g *Tensor, a, b *Tensor, batch []int) {
 		default:
 			ga = sumTo(MatMul(nil, g, Transpose(nil, b.Detach(), -1, -2)), a.shape)
 		}
-		accum(a, ga, true)
+		c.accum(a, ga, true)
 	}
 	if b.requiresGrad {
 		var gb *Tensor
@@ -243,7 +244,7 @@ func matmulBackward(g *Tensor, a, b *Tensor, batch []int) {
 		default:
 			gb = sumTo(MatMul(nil, Transpose(nil, a.Detach(), -1, -2), g), b.shape)
 		}
-		accum(b, gb, true)
+		c.accum(b, gb, true)
 	}
 }
 
@@ -398,7 +399,7 @@ func LinearLoRA(c *Ctx, x, w, bias *Tensor, lora *LoRA) *Tensor {
 			scale = lora.Scale
 		}
 		c.link(out, op, inputs, func(g *Tensor) {
-			linearBackward(g.ToFloat32(nil), x, w, bias, la, lb, h, scale, m, inF, outF, rank)
+			linearBackward(c, g.ToFloat32(nil), x, w, bias, la, lb, h, scale, m, inF, outF, rank)
 		})
 	}
 	return out
@@ -435,7 +436,7 @@ func gemmOrFill(m, n, k int, alpha float32, a, b gemmOperand, beta float32, c []
 }
 
 // linearBackward accumulates the gradients of LinearLoRA from g [..., out].
-func linearBackward(g, x, w, bias, la, lb, h *Tensor, scale float32, m, inF, outF, rank int) {
+func linearBackward(c *Ctx, g, x, w, bias, la, lb, h *Tensor, scale float32, m, inF, outF, rank int) {
 	gd := g.data32()
 	opG := rowMajor(gd, outF)
 	_, opX, _ := rowsOperand(nil, "linear", x.Detach())
@@ -453,29 +454,29 @@ func linearBackward(g, x, w, bias, la, lb, h *Tensor, scale float32, m, inF, out
 			opA, _ := operandFor(la, la.off, rank, inF, la.stride[0], la.stride[1])
 			gemmOrFill(m, inF, rank, 1, rowMajor(gh, rank), opA, 1, gx.f32, inF)
 		}
-		accum(x, gx, true)
+		c.accum(x, gx, true)
 	}
 	if w.requiresGrad {
 		gw := New(outF, inF)
 		gemmOrFill(outF, inF, m, 1, transposed(gd, outF), opX, 0, gw.f32, inF)
-		accum(w, gw, true)
+		c.accum(w, gw, true)
 	}
 	if bias != nil && bias.requiresGrad {
 		gb := New(outF)
 		colSums(gb.f32, gd, m, outF)
-		accum(bias, gb, true)
+		c.accum(bias, gb, true)
 	}
 	if la != nil && lb.requiresGrad && h != nil {
 		// dB = Scale·gᵀ·h [out, r].
 		gB := New(outF, rank)
 		gemmOrFill(outF, rank, m, scale, transposed(gd, outF), rowMajor(h.f32, rank), 0, gB.f32, rank)
-		accum(lb, gB, true)
+		c.accum(lb, gB, true)
 	}
 	if la != nil && la.requiresGrad && gh != nil {
 		// dA = (Scale·g·B)ᵀ·x [r, in].
 		gA := New(rank, inF)
 		gemmOrFill(rank, inF, m, 1, transposed(gh, rank), opX, 0, gA.f32, inF)
-		accum(la, gA, true)
+		c.accum(la, gA, true)
 	}
 }
 

@@ -89,12 +89,12 @@ func Attention(c *Ctx, q, k, v *Tensor, opts AttnOptions) *Tensor {
 		c.link(out, op, []*Tensor{q, k, v}, func(gr *Tensor) {
 			dq, dk, dv := g.backward(q.data32(), k.data32(), v.data32(), out.f32, lse,
 				gr.ToFloat32(nil).data32(), segs)
-			accum(q, FromFloat32(dq, q.shape...), true)
+			c.accum(q, FromFloat32(dq, q.shape...), true)
 			if k.requiresGrad {
-				accum(k, FromFloat32(dk, k.shape...), true)
+				c.accum(k, FromFloat32(dk, k.shape...), true)
 			}
 			if v.requiresGrad {
-				accum(v, FromFloat32(dv, v.shape...), true)
+				c.accum(v, FromFloat32(dv, v.shape...), true)
 			}
 		})
 	}

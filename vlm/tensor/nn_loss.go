@@ -72,7 +72,7 @@ func CrossEntropy(c *Ctx, logits, targets *Tensor, ignoreIndex int) *Tensor {
 		c.link(out, op, []*Tensor{logits}, func(g *Tensor) {
 			gx := New(logits.shape...)
 			if count == 0 {
-				accum(logits, gx, true)
+				c.accum(logits, gx, true)
 				return
 			}
 			scale := g.Item() / float32(count)
@@ -91,7 +91,7 @@ func CrossEntropy(c *Ctx, logits, targets *Tensor, ignoreIndex int) *Tensor {
 					dst[t] -= scale
 				}
 			})
-			accum(logits, gx, true)
+			c.accum(logits, gx, true)
 		})
 	}
 	return out
@@ -168,9 +168,9 @@ func pointLoss(c *Ctx, op string, pred, target *Tensor, squared bool) *Tensor {
 				}
 			})
 			if target.requiresGrad {
-				accum(target, Scale(nil, gp, -1), true)
+				c.accum(target, Scale(nil, gp, -1), true)
 			}
-			accum(pred, gp, true)
+			c.accum(pred, gp, true)
 		})
 	}
 	return out

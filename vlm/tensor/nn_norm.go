@@ -116,10 +116,10 @@ func RMSNorm(c *Ctx, x, w *Tensor, eps float32) *Tensor {
 						}
 					}
 				})
-				accum(x, gx, true)
+				c.accum(x, gx, true)
 			}
 			if w != nil && w.requiresGrad {
-				accum(w, reduceRows(rows, d, func(lo, hi int, part []float32) {
+				c.accum(w, reduceRows(rows, d, func(lo, hi int, part []float32) {
 					for r := lo; r < hi; r++ {
 						xr, gr := xs[r*d:(r+1)*d], gd[r*d:(r+1)*d]
 						inv := rstd[r]
@@ -217,10 +217,10 @@ func LayerNorm(c *Ctx, x, w, b *Tensor, eps float32) *Tensor {
 						}
 					}
 				})
-				accum(x, gx, true)
+				c.accum(x, gx, true)
 			}
 			if w != nil && w.requiresGrad {
-				accum(w, reduceRows(rows, d, func(lo, hi int, part []float32) {
+				c.accum(w, reduceRows(rows, d, func(lo, hi int, part []float32) {
 					for r := lo; r < hi; r++ {
 						xr, gr := xs[r*d:(r+1)*d], gd[r*d:(r+1)*d]
 						m, inv := mean[r], rstd[r]
@@ -231,7 +231,7 @@ func LayerNorm(c *Ctx, x, w, b *Tensor, eps float32) *Tensor {
 				}), true)
 			}
 			if b != nil && b.requiresGrad {
-				accum(b, reduceRows(rows, d, func(lo, hi int, part []float32) {
+				c.accum(b, reduceRows(rows, d, func(lo, hi int, part []float32) {
 					for r := lo; r < hi; r++ {
 						for i, v := range gd[r*d : (r+1)*d] {
 							part[i] += v

@@ -152,7 +152,7 @@ func ApplyRoPE(c *Ctx, x, cos, sin *Tensor) *Tensor {
 		c.link(out, op, []*Tensor{x}, func(g *Tensor) {
 			gx := New(x.shape...)
 			rotate(g.ToFloat32(nil).data32(), gx.f32, cs, sn, rows, S, H, dh, true)
-			accum(x, gx, true)
+			c.accum(x, gx, true)
 		})
 	}
 	return out

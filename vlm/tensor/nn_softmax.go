@@ -53,7 +53,7 @@ func Softmax(c *Ctx, x *Tensor) *Tensor {
 					}
 				}
 			})
-			accum(x, gx, true)
+			c.accum(x, gx, true)
 		})
 	}
 	return out
@@ -93,7 +93,7 @@ func LogSoftmax(c *Ctx, x *Tensor) *Tensor {
 					}
 				}
 			})
-			accum(x, gx, true)
+			c.accum(x, gx, true)
 		})
 	}
 	return out
@@ -160,10 +160,10 @@ func SwiGLU(c *Ctx, gate, up *Tensor) *Tensor {
 				}
 			})
 			if gg != nil {
-				accum(gate, gg, true)
+				c.accum(gate, gg, true)
 			}
 			if gu != nil {
-				accum(up, gu, true)
+				c.accum(up, gu, true)
 			}
 		})
 	}

@@ -333,7 +333,7 @@ func (t *Tensor) ToFloat32(c *Ctx) *Tensor {
 		t.eachIndex(func(off int) { dst[i] = t.at(off); i++ })
 	}
 	if t.dtype == Float32 && c.record(t) {
-		c.link(out, "contiguous", []*Tensor{t}, func(g *Tensor) { accum(t, g, false) })
+		c.link(out, "contiguous", []*Tensor{t}, func(g *Tensor) { c.accum(t, g, false) })
 	}
 	return out
 }
@@ -364,7 +364,7 @@ func (t *Tensor) Clone(c *Ctx) *Tensor {
 	out := c.empty(t.shape)
 	copy(out.f32, t.data32())
 	if c.record(t) {
-		c.link(out, "clone", []*Tensor{t}, func(g *Tensor) { accum(t, g, false) })
+		c.link(out, "clone", []*Tensor{t}, func(g *Tensor) { c.accum(t, g, false) })
 	}
 	return out
 }

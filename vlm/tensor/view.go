@@ -45,7 +45,7 @@ func Reshape(c *Ctx, t *Tensor, shape ...int) *Tensor {
 	if c.record(src) {
 		in := src
 		c.link(out, "reshape", []*Tensor{src}, func(g *Tensor) {
-			accum(in, g.view(in.shape, contiguousStrides(in.shape), g.off), false)
+			c.accum(in, g.view(in.shape, contiguousStrides(in.shape), g.off), false)
 		})
 	}
 	return out
@@ -71,7 +71,7 @@ func Permute(c *Ctx, t *Tensor, perm ...int) *Tensor {
 	out := t.view(shape, stride, t.off)
 	if c.record(t) {
 		c.link(out, "permute", []*Tensor{t}, func(g *Tensor) {
-			accum(t, Permute(nil, g, inv...), false)
+			c.accum(t, Permute(nil, g, inv...), false)
 		})
 	}
 	return out
@@ -103,7 +103,7 @@ func Narrow(c *Ctx, t *Tensor, dim, start, length int) *Tensor {
 		c.link(out, "narrow", []*Tensor{t}, func(g *Tensor) {
 			full := New(t.shape...)
 			full.view(shape, full.stride, start*full.stride[dim]).CopyFrom(g)
-			accum(t, full, true)
+			c.accum(t, full, true)
 		})
 	}
 	return out
