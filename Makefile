@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 BENCHCOUNT ?= 5
 
 .DEFAULT_GOAL := help
-.PHONY: help setup build test demo bench bench-compare bench-vlm fuzz lint
+.PHONY: help setup build test demo demo-train demo-bench bench bench-compare bench-vlm fuzz lint
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,8 +27,14 @@ test: setup ## setup, go vet, then every test with the race detector (plus the r
 	$(GO) test -tags ros2 -race -count=1 ./robot/ros2/
 	$(GO) test -tags matprofile -race -count=1 ./robot/camera/
 
-demo: setup build ## setup, build, then run the main job
+demo: setup build ## setup, build, then the main job: parity, speed, collect demos -> fine-tune a small VLA -> benchmark (~30 min)
 	scripts/demo.sh
+
+demo-train: setup build ## collect demos and fine-tune the small VLA shipped in models/ (reproduces it on 2 cores)
+	scripts/demo.sh train
+
+demo-bench: setup build ## benchmark the shipped small VLA and the expert on libero_spatial (minutes)
+	scripts/demo.sh bench
 
 bench: ## run the Go benchmarks (benchstat format; BENCHCOUNT, BENCHTIME)
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCHCOUNT) -benchtime $(BENCHTIME) ./...

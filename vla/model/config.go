@@ -85,9 +85,8 @@ type Config struct {
 	// tokens head, an untied LM head) and the vision tower, with no LoRA
 	// adapters. It is the recipe for small backbones trained from scratch,
 	// where low-rank adapters on random weights cannot learn the task; the
-	// trained weights are saved in vla_head.safetensors under their Hugging
-	// Face names (model.*, visual.*, lm_head.weight) and override the base
-	// checkpoint's on load. It implies TrainVision, LoRARank NoLoRA (a
+	// trained backbone is saved as the model directory's model.safetensors
+	// (Hugging Face names, F32), in place of the base weights. It implies TrainVision, LoRARank NoLoRA (a
 	// positive rank is an error) and a VisionLRScale of 1 unless set. It
 	// defaults to false.
 	FullFinetune bool `json:"full_finetune,omitempty"`

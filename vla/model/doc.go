@@ -60,9 +60,9 @@
 //
 // # Files
 //
-// Save writes the backbone files unchanged (base weights are not merged),
-// the tokenizer with any added tokens, vla_config.json, vla_head.safetensors
-// (every trained tensor in F32, under its Hugging Face name for trained
-// backbone weights, which then override the base files' values) and
-// norm_stats.json, atomically. Load restores the model exactly.
+// Save writes the backbone files unchanged (base weights are not merged
+// with adapters; with full fine-tuning the trained backbone replaces them
+// as one F32 model.safetensors), the tokenizer with any added tokens,
+// vla_config.json, vla_head.safetensors (the adapters and the head in F32)
+// and norm_stats.json, atomically. Load restores the model exactly.
 package model

@@ -53,10 +53,11 @@ type VLA struct {
 // param is one trainable tensor: its saved name, where the model keeps it,
 // and how the optimizer treats it.
 type param struct {
-	name   string
-	ptr    **tensor.Tensor
-	decay  bool // weight decay applies (matrices)
-	vision bool // vision tower (scaled learning rate)
+	name     string
+	ptr      **tensor.Tensor
+	decay    bool // weight decay applies (matrices)
+	vision   bool // vision tower (scaled learning rate)
+	backbone bool // a backbone weight under its Hugging Face name (full fine-tuning)
 }
 
 // New builds a VLA on the base checkpoint in backboneDir (a Hugging Face
@@ -290,7 +291,7 @@ func (v *VLA) unfreezeText() {
 			return
 		}
 		*ptr = (*ptr).Clone(nil).SetRequiresGrad(true)
-		v.params = append(v.params, param{name: name, ptr: ptr, decay: (*ptr).Dims() >= 2 && !strings.HasSuffix(name, "embed_tokens.weight")})
+		v.params = append(v.params, param{name: name, ptr: ptr, decay: (*ptr).Dims() >= 2 && !strings.HasSuffix(name, "embed_tokens.weight"), backbone: v.cfg.FullFinetune})
 	}
 	lin := func(name string, l *qwen25vl.Linear) {
 		add(name+".weight", &l.W)
@@ -328,7 +329,7 @@ func (v *VLA) unfreezeVision() {
 			return
 		}
 		*ptr = (*ptr).Clone(nil).SetRequiresGrad(true)
-		v.params = append(v.params, param{name: "visual." + name, ptr: ptr, decay: (*ptr).Dims() >= 2, vision: true})
+		v.params = append(v.params, param{name: "visual." + name, ptr: ptr, decay: (*ptr).Dims() >= 2, vision: true, backbone: v.cfg.FullFinetune})
 	}
 	lin := func(name string, l *qwen25vl.Linear) {
 		add(name+".weight", &l.W)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,6 +15,8 @@ import (
 
 	"github.com/vstgo/vst/policy"
 	"github.com/vstgo/vst/vla/normalize"
+	"github.com/vstgo/vst/vlm/qwen25vl"
+	"github.com/vstgo/vst/vlm/safetensors"
 	"github.com/vstgo/vst/vlm/tensor"
 	"github.com/vstgo/vst/vlm/tokenizer"
 )
@@ -459,6 +462,19 @@ func TestFullFinetune(t *testing.T) {
 		b, err := w.Act(context.Background(), observation(s))
 		require.NoError(t, err)
 		require.Equal(t, a.Actions, b.Actions)
+	}
+
+	// The trained backbone is a plain Qwen2.5-VL checkpoint; the head file
+	// holds only the head.
+	plain, err := qwen25vl.Load(dir)
+	require.NoError(t, err)
+	defer plain.Close()
+	require.Equal(t, v.backbone.Text.Layers[1].Down.W.Float32s(), plain.Text.Layers[1].Down.W.ToFloat32(nil).Float32s())
+	head, err := safetensors.Open(filepath.Join(dir, HeadFile))
+	require.NoError(t, err)
+	defer head.Close()
+	for _, n := range head.Names() {
+		require.True(t, strings.HasPrefix(n, "head."), n)
 	}
 }
 

@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/vstgo/vst/vla/normalize"
 	"github.com/vstgo/vst/vlm/qwen25vl"
 	"github.com/vstgo/vst/vlm/safetensors"
+	"github.com/vstgo/vst/vlm/tensor"
 )
 
 // Files of a saved VLA besides the backbone's.
@@ -29,11 +31,15 @@ const (
 //   - the backbone unchanged (config.json, generation and preprocessor
 //     configs, model.safetensors or its shards and index), hard-linked from
 //     the directory the model was loaded from when possible, copied
-//     otherwise: base weights are never merged with the adapters;
+//     otherwise: base weights are never merged with the adapters. With
+//     full fine-tuning the trained backbone is written instead, as one
+//     model.safetensors with every trained weight in F32 (a plain
+//     Qwen2.5-VL checkpoint that `vla chat` also loads);
 //   - tokenizer.json (and tokenizer_config.json) with the action tokens
 //     added by the tokens head;
 //   - vla_config.json, vla_head.safetensors (see TrainableParams for the
-//     names) and norm_stats.json.
+//     names; trained backbone weights live in model.safetensors) and
+//     norm_stats.json.
 //
 // The files are written into a temporary directory next to dir that
 // replaces dir by rename only once complete, so a failed or interrupted
@@ -62,7 +68,15 @@ func (v *VLA) Save(dir string) (err error) {
 		return err
 	}
 	for _, f := range files {
+		if v.cfg.FullFinetune && strings.HasSuffix(f, ".safetensors") || f == "model.safetensors.index.json" {
+			continue
+		}
 		if err := linkOrCopy(filepath.Join(v.baseDir, f), filepath.Join(tmp, f)); err != nil {
+			return err
+		}
+	}
+	if v.cfg.FullFinetune {
+		if err := v.writeBackbone(tmp); err != nil {
 			return err
 		}
 	}
@@ -91,6 +105,9 @@ func (v *VLA) writeOwn(dir string) error {
 	}
 	ts := make([]safetensors.Tensor, 0, len(v.params))
 	for _, p := range v.params {
+		if p.backbone {
+			continue
+		}
 		t := *p.ptr
 		ts = append(ts, safetensors.F32(p.name, slices.Clone(t.Shape()), t.Float32s()))
 	}
@@ -102,6 +119,46 @@ func (v *VLA) writeOwn(dir string) error {
 		return err
 	}
 	return writeSynced(filepath.Join(dir, StatsFile), append(stats, '\n'))
+}
+
+// writeBackbone writes dir/model.safetensors for full fine-tuning: the
+// base checkpoint's tensors (every shard) with each trained backbone
+// weight in place of its base value.
+func (v *VLA) writeBackbone(dir string) error {
+	base, err := safetensors.OpenModel(v.baseDir)
+	if err != nil {
+		return err
+	}
+	defer base.Close()
+	trained := map[string]*tensor.Tensor{}
+	for _, p := range v.params {
+		if p.backbone {
+			trained[p.name] = *p.ptr
+		}
+	}
+	ts := make([]safetensors.Tensor, 0, base.Len())
+	for _, name := range base.Names() {
+		info, _ := base.Info(name)
+		if t, ok := trained[name]; ok {
+			if t.Numel() != info.NumElements() {
+				return fmt.Errorf("trained weight %q has %d values, the base checkpoint's %d", name, t.Numel(), info.NumElements())
+			}
+			// The base layout's shape (the model may hold a reshaped view,
+			// as the vision patch embedding's [out, C·T·P·P]).
+			ts = append(ts, safetensors.F32(name, slices.Clone(info.Shape), t.Float32s()))
+			delete(trained, name)
+			continue
+		}
+		data, err := base.Bytes(name)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, safetensors.Tensor{Name: name, DType: info.DType, Shape: info.Shape, Data: data})
+	}
+	for name := range trained {
+		return fmt.Errorf("trained weight %q is not in the base checkpoint %s", name, v.baseDir)
+	}
+	return safetensors.Write(filepath.Join(dir, "model.safetensors"), ts, base.Metadata())
 }
 
 // writeSynced writes data to a new file at path and syncs it.
@@ -231,7 +288,9 @@ func (v *VLA) readHead(path string) error {
 		want[p.name] = true
 		info, ok := f.Info(p.name)
 		if !ok {
-			errs = append(errs, fmt.Errorf("missing tensor %q", p.name))
+			if !p.backbone { // full fine-tuning: trained weights came with the backbone
+				errs = append(errs, fmt.Errorf("missing tensor %q", p.name))
+			}
 			continue
 		}
 		if !slices.Equal(info.Shape, (*p.ptr).Shape()) {
