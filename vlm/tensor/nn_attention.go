@@ -5,6 +5,7 @@ import (
 
 	"github.com/vstgo/vst/vlm/tensor/internal/gemm"
 	"github.com/vstgo/vst/vlm/tensor/internal/parallel"
+	"github.com/vstgo/vst/vlm/tensor/internal/vmath"
 )
 
 // AttnOptions configures Attention.
@@ -253,7 +254,7 @@ func (g *attnGeom) backward(q, k, v, out, lse, gout []float32, segs []attnSeg) (
 					row := p[i*n : (i+1)*n]
 					lim := g.keys(sg, q0+i)
 					l := lse[w.h*g.S+q0+i]
-					expShifted(row[:lim], row[:lim], l)
+					vmath.ExpShifted(row[:lim], row[:lim], l)
 					clear(row[lim:])
 					r := (q0+i)*ldq + w.h*g.dh
 					di[i] = dot32(gout[r:r+g.dh], out[r:r+g.dh])

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/vstgo/vst/vlm/tensor/internal/parallel"
+	"github.com/vstgo/vst/vlm/tensor/internal/vmath"
 )
 
 // IgnoreIndex is the conventional ignore_index of CrossEntropy (PyTorch's
@@ -84,7 +85,7 @@ func CrossEntropy(c *Ctx, logits, targets *Tensor, ignoreIndex int) *Tensor {
 					}
 					xr, dst := xs[r*v:(r+1)*v], gx.f32[r*v:(r+1)*v]
 					l := lse[r]
-					expShifted(dst, xr, l)
+					vmath.ExpShifted(dst, xr, l)
 					for i := range dst {
 						dst[i] *= scale
 					}

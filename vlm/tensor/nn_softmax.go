@@ -4,7 +4,13 @@ import (
 	"math"
 
 	"github.com/vstgo/vst/vlm/tensor/internal/parallel"
+	"github.com/vstgo/vst/vlm/tensor/internal/vmath"
 )
+
+// expChunk is the block of elements the elementwise operations pass to the
+// vector exponential at a time, small enough to stay in L1 across the
+// passes over it.
+const expChunk = 1024
 
 // softmaxRow writes softmax(x) into y (same length) with the maximum
 // subtracted, and returns the log-sum-exp of x. An empty row returns -Inf.
@@ -18,7 +24,7 @@ func softmaxRow(x, y []float32) float32 {
 		clear(y)
 		return m
 	}
-	s := expShifted(y, x, m)
+	s := vmath.ExpShifted(y, x, m)
 	inv := 1 / s
 	for i := range y {
 		y[i] *= inv
@@ -88,8 +94,9 @@ func LogSoftmax(c *Ctx, x *Tensor) *Tensor {
 						s += v
 					}
 					dst := gx.f32[r*d : (r+1)*d]
+					vmath.Exp(dst, yr)
 					for i := range dst {
-						dst[i] = gr[i] - expf(yr[i])*s
+						dst[i] = gr[i] - dst[i]*s
 					}
 				}
 			})
@@ -117,7 +124,7 @@ func rowMaxLogSum(x []float32) (m, ls float32) {
 	if math.IsInf(float64(m), 0) {
 		return m, 0
 	}
-	return m, float32(math.Log(float64(expShifted(nil, x, m))))
+	return m, float32(math.Log(float64(vmath.ExpShifted(nil, x, m))))
 }
 
 // SwiGLU returns silu(gate)·up elementwise in one pass, the gated MLP
@@ -132,9 +139,12 @@ func SwiGLU(c *Ctx, gate, up *Tensor) *Tensor {
 	out := c.empty(gate.shape)
 	gs, us, ys := gate.data32(), up.data32(), out.f32
 	parallel.For(len(ys), grain/8, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			x := gs[i]
-			ys[i] = x / (1 + expf(-x)) * us[i]
+		for c0 := lo; c0 < hi; c0 += expChunk {
+			c1 := min(c0+expChunk, hi)
+			e := expNeg(ys[c0:c1], gs[c0:c1])
+			for i, x := range gs[c0:c1] {
+				e[i] = x / (1 + e[i]) * us[c0+i]
+			}
 		}
 	})
 	if c.record(gate, up) {
@@ -147,15 +157,23 @@ func SwiGLU(c *Ctx, gate, up *Tensor) *Tensor {
 			if up.requiresGrad {
 				gu = New(up.shape...)
 			}
+			scratch := gu // e^−gate goes into a gradient before it is written
+			if gg != nil {
+				scratch = gg
+			}
 			parallel.For(len(gd), grain/8, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					x := gs[i]
-					s := 1 / (1 + expf(-x))
-					if gg != nil {
-						gg.f32[i] = gd[i] * us[i] * s * (1 + x*(1-s))
-					}
-					if gu != nil {
-						gu.f32[i] = gd[i] * x * s
+				for c0 := lo; c0 < hi; c0 += expChunk {
+					c1 := min(c0+expChunk, hi)
+					e := expNeg(scratch.f32[c0:c1], gs[c0:c1])
+					for i := c0; i < c1; i++ {
+						x := gs[i]
+						s := 1 / (1 + e[i-c0])
+						if gg != nil {
+							gg.f32[i] = gd[i] * us[i] * s * (1 + x*(1-s))
+						}
+						if gu != nil {
+							gu.f32[i] = gd[i] * x * s
+						}
 					}
 				}
 			})
@@ -168,6 +186,17 @@ func SwiGLU(c *Ctx, gate, up *Tensor) *Tensor {
 		})
 	}
 	return out
+}
+
+// expNeg sets dst[i] = e^−src[i] for i < len(src) and returns
+// dst[:len(src)].
+func expNeg(dst, src []float32) []float32 {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = -x
+	}
+	vmath.Exp(dst, dst)
+	return dst
 }
 
 // rowMax returns the largest element of a non-empty x (NaNs are skipped

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vstgo/vst/vlm/tensor/internal/vmath"
 )
 
 func naiveLogSoftmax(x []float64, d int) []float64 {
@@ -33,40 +35,6 @@ func expAll(x []float64) []float64 {
 		out[i] = math.Exp(v)
 	}
 	return out
-}
-
-func TestExpfAccuracy(t *testing.T) {
-	for x := float32(-87); x < 88; x += 0.0137 {
-		want := math.Exp(float64(x))
-		got := float64(expf(x))
-		require.InDelta(t, 0, (got-want)/want, 3e-7, "x=%v", x)
-	}
-	require.Equal(t, float32(0), expf(float32(math.Inf(-1))))
-	require.Equal(t, float32(0), expf(-1000))
-	require.True(t, math.IsInf(float64(expf(1000)), 1))
-	require.True(t, math.IsNaN(float64(expf(float32(math.NaN())))))
-
-	var src []float32
-	for x := float32(-90); x <= 0; x += 0.00731 {
-		src = append(src, x)
-	}
-	src = append(src, 0, float32(math.Inf(-1)), -1e30)
-	dst := make([]float32, len(src))
-	sum := expShifted(dst, src, 0)
-	var want float64
-	for i, x := range src {
-		w := math.Exp(float64(x))
-		want += w
-		if x < -87.3366 {
-			require.Equal(t, float32(0), dst[i], "x=%v", x)
-			continue
-		}
-		require.InDelta(t, 0, (float64(dst[i])-w)/w, 3e-7, "x=%v", x)
-	}
-	require.InDelta(t, want, float64(sum), 1e-5*want)
-	require.Equal(t, sum, expShifted(nil, src, 0))
-	// A shift by m is applied before the exponential.
-	require.InDelta(t, math.Exp(-2), float64(expShifted(nil, []float32{3}, 5)), 1e-7)
 }
 
 func TestSoftmaxValues(t *testing.T) {
@@ -102,6 +70,48 @@ func TestSwiGLUValues(t *testing.T) {
 	}
 	nnRequireClose(t, want, SwiGLU(nil, g, u).Float32s(), 1e-6)
 	nnRequireClose(t, nnF64s(Mul(nil, SiLU(nil, g), u)), SwiGLU(nil, g, u).Float32s(), 1e-6)
+}
+
+// TestSwiGLUMatchesScalar checks that SwiGLU, which takes e^−gate in
+// vector blocks, gives bit for bit the scalar formulas with vmath.Expf,
+// forward and backward, across block and worker boundaries and with either
+// input alone needing its gradient.
+func TestSwiGLUMatchesScalar(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		n          int
+		gateG, upG bool
+	}{
+		{"one block", 37, true, true},
+		{"blocks", 2*expChunk + 5, true, true},
+		{"workers", 3*grain/8 + 17, true, true},
+		{"gate only", 2*expChunk + 5, true, false},
+		{"up only", 2*expChunk + 5, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := testRNG()
+			g, u, gout := Scale(nil, Randn(rng, tc.n), 6), Randn(rng, tc.n), Randn(rng, tc.n)
+			g.SetRequiresGrad(tc.gateG)
+			u.SetRequiresGrad(tc.upG)
+			out := SwiGLU(nil, g, u)
+			require.NoError(t, Backward(out, gout))
+			gs, us, gd := g.Float32s(), u.Float32s(), gout.Float32s()
+			want, wantG, wantU := make([]float32, tc.n), make([]float32, tc.n), make([]float32, tc.n)
+			for i, x := range gs {
+				s := 1 / (1 + vmath.Expf(-x))
+				want[i] = x / (1 + vmath.Expf(-x)) * us[i]
+				wantG[i] = gd[i] * us[i] * s * (1 + x*(1-s))
+				wantU[i] = gd[i] * x * s
+			}
+			require.Equal(t, want, out.Float32s())
+			if tc.gateG {
+				require.Equal(t, wantG, g.Grad().Float32s())
+			}
+			if tc.upG {
+				require.Equal(t, wantU, u.Grad().Float32s())
+			}
+		})
+	}
 }
 
 func TestSoftmaxGradients(t *testing.T) {
