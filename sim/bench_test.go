@@ -35,8 +35,8 @@ func benchmarkStep(b *testing.B, cfg Config) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
 }
 
-// BenchmarkStepRender128 is a control step (25 physics substeps) with both
-// 128×128 cameras rendered.
+// BenchmarkStepRender128 is a control step (physics substeps of
+// DefaultTimestep) with both 128×128 cameras rendered.
 func BenchmarkStepRender128(b *testing.B) { benchmarkStep(b, Config{}) }
 
 // BenchmarkStepRender224 is a control step with both cameras at 224×224.

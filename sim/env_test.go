@@ -171,6 +171,40 @@ func TestDroppedObjectRestsOnTable(t *testing.T) {
 	}
 }
 
+func TestCylindersCollideAtTheirRadius(t *testing.T) {
+	const r = 0.033
+	e := newEnv(t, Config{NoRender: true, Scene: SceneSpec{Objects: []ObjectSpec{
+		{Name: "a", Kind: Cylinder, Size: [3]float64{r, 0, 0.1}},
+		{Name: "b", Kind: Cylinder, Pos: [3]float64{0, 0.3, 0}, Size: [3]float64{r, 0, 0.1}},
+	}}})
+	a, err := e.ObjectPose("a")
+	require.NoError(t, err)
+	tests := []struct {
+		name    string
+		bearing float64
+		gap     float64
+		touch   bool
+	}{
+		{"apart 0°", 0, 0.003, false},
+		{"apart 22.5°", math.Pi / 8, 0.003, false},
+		{"apart 45°", math.Pi / 4, 0.003, false},
+		{"overlap 0°", 0, -0.003, true},
+		{"overlap 22.5°", math.Pi / 8, -0.003, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := 2*r + tt.gap
+			p := a
+			p.Pos[0] += d * math.Cos(tt.bearing)
+			p.Pos[1] += d * math.Sin(tt.bearing)
+			require.NoError(t, e.SetObjectPose("b", p))
+			ok, err := e.InContact("a", "b")
+			require.NoError(t, err)
+			assert.Equal(t, tt.touch, ok)
+		})
+	}
+}
+
 func TestDrawerOpensByPulling(t *testing.T) {
 	cab := ObjectSpec{Name: "cab", Kind: Cabinet, Pos: [3]float64{0.1, 0, 0}, Size: [3]float64{0.12, 0.16, 0.1}, Drawers: 1}
 	e := newEnv(t, Config{NoRender: true, Scene: SceneSpec{Objects: []ObjectSpec{cab}}})

@@ -2,6 +2,7 @@ package mujoco
 
 import (
 	"math"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -185,6 +186,8 @@ func TestRenderer(t *testing.T) {
 	r, err := NewRenderer(m, RendererConfig{Width: 160, Height: 120})
 	require.NoError(t, err)
 	defer r.Close()
+	_, ok := os.LookupEnv("LP_NUM_THREADS")
+	assert.True(t, ok, "llvmpipe's thread count is chosen (the user's, or 0) before the first GL context")
 	rgb := make([]uint8, 160*120*3)
 	depth := make([]float32, 160*120)
 	require.NoError(t, r.Render(d, cam, rgb, depth))

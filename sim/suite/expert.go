@@ -9,6 +9,7 @@ import (
 
 	"github.com/vstgo/vst/policy"
 	"github.com/vstgo/vst/sim"
+	"github.com/vstgo/vst/sim/mujoco"
 )
 
 // Expert is a scripted policy that solves a task from privileged simulator
@@ -266,9 +267,7 @@ func (x *Expert) grasp(name string) ([3]float64, float64, error) {
 		}
 		g[2] += math.Max(2*o.Size[2]-0.02, 0.024)
 	case sim.Cylinder:
-		// The simulator collides cylinders as two squares crossed at 45°;
-		// their narrowest width lies 22.5° off the object's yaw.
-		yaw = wrapHalfPi(yawOf(p.Quat) + math.Pi/8)
+		// Round: any yaw grips it; keep the hand as it is.
 		g[2] += math.Max(math.Min(o.Size[2]-0.03, 0.6*o.Size[2]), 0.024)
 	default:
 		return g, 0, fmt.Errorf("cannot grasp %s (%s)", name, o.Kind)
@@ -376,14 +375,21 @@ func (x *Expert) pick(name string) skill {
 	}
 }
 
-// holding reports whether the object is lifted clear of where it rested.
+// holding reports whether the closed fingers hold the object: they stop
+// short of meeting and the object stays at the hand. Finger contacts are
+// not asked for: a firmly held object can lose one of them for a physics
+// substep.
 func (x *Expert) holding(name string) bool {
-	for _, f := range []string{"finger_left", "finger_right"} {
-		if ok, err := x.env.InContact(name, f); err != nil || !ok {
-			return false
-		}
+	eef, fingers, err := x.env.EEF()
+	if err != nil {
+		return false
 	}
-	return true
+	p, err := x.env.ObjectPose(name)
+	if err != nil {
+		return false
+	}
+	o := x.spec(name)
+	return fingers[0]-fingers[1] > 0.004 && dist3(eef.Pos, p.Pos) < radius(o)+2*o.Size[2]+0.03
 }
 
 // target returns where object name should rest (its origin) for the goal
@@ -415,6 +421,11 @@ func (x *Expert) target(name string, a atom) ([3]float64, error) {
 		}
 	case strings.HasSuffix(a.b, "_cook_region"):
 		t = x.freeSpot(name, t, reg)
+	case strings.HasSuffix(a.b, "_heating_region"):
+		// Just inside the front (−x): the door swings shut in front of it
+		// and the wrist reaches in no deeper than needed.
+		t[2] -= reg.HalfSize[2]
+		t[0] -= reg.HalfSize[0] - r
 	case strings.Contains(a.b, "_drawer"):
 		t[2] -= reg.HalfSize[2]
 		// Only the pulled-out part of a drawer is reachable from above.
@@ -470,15 +481,47 @@ func (x *Expert) place(name string, a atom, attempt int) skill {
 			above = 0.035 // near the arm's reach limit: carry no higher than needed
 		}
 		travel := math.Max(math.Max(eef.Pos[2], tz+above), x.surface()+transitZ)
+		lift := stage{pos: [3]float64{eef.Pos[0], eef.Pos[1], travel}, yaw: yaw, grip: 1, tol: 0.03, max: 30}
+		lower := stage{pos: [3]float64{tx, ty, tz - 0.03}, yaw: yaw, grip: 1, tol: 0.005, max: 40, until: x.touches(name, x.supportOf(a))}
+		release := stage{pos: lower.pos, yaw: yaw, grip: -1, min: 5, max: 5}
+		if strings.HasSuffix(a.b, "_heating_region") {
+			// An enclosure open at the front (−x): the hand, centred on the
+			// opening, carries the object in low and level, lets go, clears
+			// the object's rim and backs out before rising.
+			r, err := x.env.Region(a.b)
+			if err != nil {
+				return nil, err
+			}
+			ty = r.Pos[1]
+			front := x.spec(a.owner).Pos[0] - x.spec(a.owner).Size[0] - enclosureStandoff
+			return []stage{
+				lift,
+				{pos: [3]float64{front, ty, travel}, yaw: yaw, grip: 1, tol: 0.012, max: 60},
+				{pos: [3]float64{front, ty, tz}, yaw: yaw, grip: 1, tol: 0.008, max: 40},
+				{pos: [3]float64{tx, ty, tz}, yaw: yaw, grip: 1, tol: 0.006, max: 40},
+				lower, release,
+				{pos: [3]float64{tx, ty, tz + rimClearance}, yaw: yaw, grip: -1, tol: 0.008, max: 20},
+				{pos: [3]float64{front, ty, tz + rimClearance}, yaw: yaw, grip: -1, tol: 0.015, max: 30},
+			}, nil
+		}
 		return []stage{
-			{pos: [3]float64{eef.Pos[0], eef.Pos[1], travel}, yaw: yaw, grip: 1, tol: 0.03, max: 30},
+			lift,
 			{pos: [3]float64{tx, ty, travel}, yaw: yaw, grip: 1, tol: 0.012, max: 60},
-			{pos: [3]float64{tx, ty, tz - 0.03}, yaw: yaw, grip: 1, tol: 0.005, max: 40, until: x.touches(name, x.supportOf(a))},
-			{pos: [3]float64{tx, ty, tz - 0.03}, yaw: yaw, grip: -1, min: 5, max: 5},
+			lower, release,
 			{pos: [3]float64{tx, ty, tz + 0.08}, yaw: yaw, grip: -1, tol: 0.02, max: 20},
 		}, nil
 	}
 }
+
+const (
+	// enclosureStandoff is how far in front of an enclosure's face the
+	// end effector waits before reaching in: the wrist (link 7, 5 cm in
+	// radius) and a carried mug stay outside.
+	enclosureStandoff = 0.1
+	// rimClearance is how far the open hand rises after letting go inside
+	// an enclosure, so that the inner finger clears the object's rim.
+	rimClearance = 0.05
+)
 
 // freeSpot picks, among the region's centre and points towards its ends
 // (along its longer side), the one farthest from other objects already
@@ -568,7 +611,10 @@ func (x *Expert) push(name string, r RegionSpec) skill {
 func (x *Expert) articulate(joint string, open bool) skill {
 	return func(x *Expert) ([]stage, error) {
 		if strings.HasSuffix(joint, "_door") {
-			return nil, nil // no door skill yet: the episode fails honestly
+			if open {
+				return nil, nil // no suite starts with a closed door: no opening skill
+			}
+			return x.closeDoor(joint)
 		}
 		q, err := x.env.JointPos(joint)
 		if err != nil {
@@ -624,6 +670,95 @@ func (x *Expert) articulate(joint string, open bool) skill {
 			stage{pos: [3]float64{end[0] - 0.03, end[1], safe}, grip: 1, tol: 0.03, max: 30},
 		), nil
 	}
+}
+
+const (
+	// wristRadius is the radius of link 7's capsule, the widest part of the
+	// arm near the hand; with the hand turned parallel to a door it is what
+	// touches the door first.
+	wristRadius = 0.05
+	// doorStep is the door angle (rad) the hand advances per stage while
+	// pushing a door shut.
+	doorStep = 0.15
+	// doorOvershoot is how far past closed (rad) the hand pushes, pressing
+	// the door against its stop.
+	doorOvershoot = 0.08
+)
+
+// closeDoor swings a hinged door (hinge on a vertical edge, swinging out
+// towards −x from the fixture's front) shut by contact: the hand goes
+// round the door's free edge to its outer face, turns parallel to the
+// door, and follows the arc the face sweeps towards closed, pushing it
+// with the wrist a little ahead of the face.
+func (x *Expert) closeDoor(joint string) ([]stage, error) {
+	q, err := x.env.JointPos(joint)
+	if err != nil {
+		return nil, err
+	}
+	if q > DoorClosedAbove {
+		return nil, nil
+	}
+	o := x.spec(strings.TrimSuffix(joint, "_door"))
+	id, err := x.env.Model().ID(mujoco.ObjBody, joint)
+	if err != nil {
+		return nil, err
+	}
+	hinge, m := x.env.Data().BodyPos(id), x.env.Data().BodyMat(id)
+	// The door frame's angle now; it turns with the joint.
+	a0 := math.Atan2(m[3], m[0])
+	// The hand's long side (its y axis at yaw 0) lies along the door at
+	// yaw a0 − q + q1 for door angle q1; the hand is symmetric under a half
+	// turn, so pick the branch that ends nearest the home yaw.
+	yaw0 := a0 - q
+	for yaw0 > math.Pi/2 {
+		yaw0 -= math.Pi
+	}
+	for yaw0 <= -math.Pi/2 {
+		yaw0 += math.Pi
+	}
+	// High on the door, with link 7 still below its top edge: the forearm
+	// then passes over the door instead of catching on it.
+	z := x.surface() + math.Max(0.06, 2*o.Size[2]-0.16)
+	// at is the point s along the door (from the hinge towards its free
+	// edge) and w off its outer face, at door angle q1.
+	at := func(q1, s, w float64) [3]float64 {
+		a := a0 + q1 - q
+		return [3]float64{hinge[0] + s*math.Sin(a) - w*math.Cos(a), hinge[1] - s*math.Cos(a) - w*math.Sin(a), z}
+	}
+	length := 2 * o.Size[1]
+	// Push at mid-door: the hand (0.19 m long) stays clear of the hinge
+	// and of the handle bar near the free edge.
+	push := length / 2
+	touch := wristRadius + 0.005             // the panel is 1 cm thick
+	out := touch + sim.HandleStandoff + 0.04 // clear of the handle bar
+	eef, _, err := x.env.EEF()
+	if err != nil {
+		return nil, err
+	}
+	var st []stage
+	// w is how far the hand is off the door's outer face.
+	if w := -(eef.Pos[0]-hinge[0])*math.Cos(a0) - (eef.Pos[1]-hinge[1])*math.Sin(a0); w < touch {
+		// On the inner side: round the free edge first, clear of it by
+		// more than half the hand's length.
+		edge := length + 0.13
+		st = append(st,
+			stage{pos: at(q, edge, w), yaw: yaw0 + q, grip: 1, tol: 0.02, max: 60},
+			stage{pos: at(q, edge, out), yaw: yaw0 + q, grip: 1, tol: 0.02, max: 40},
+		)
+	}
+	st = append(st,
+		stage{pos: at(q, push, out), yaw: yaw0 + q, grip: 1, tol: 0.015, max: 50},
+		stage{pos: at(q, push, touch+0.01), yaw: yaw0 + q, grip: 1, tol: 0.008, max: 30},
+	)
+	closed := func() bool {
+		v, err := x.env.JointPos(joint)
+		return err == nil && v > DoorClosedAbove+0.001
+	}
+	for q1 := q; q1 < doorOvershoot; {
+		q1 = math.Min(q1+doorStep, doorOvershoot)
+		st = append(st, stage{pos: at(q1, push, touch-0.005), yaw: yaw0 + q1, grip: 1, tol: 0.01, max: 15, until: closed})
+	}
+	return append(st, stage{pos: at(0, push, out), yaw: yaw0, grip: 1, tol: 0.02, max: 30}), nil
 }
 
 // drawerOf splits a drawer joint name "<cabinet>_drawer<i>".

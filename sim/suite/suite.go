@@ -181,10 +181,6 @@ func radius(o sim.ObjectSpec) float64 {
 		return math.Hypot(o.Size[0], o.Size[1])
 	case sim.Mug:
 		return o.Size[0] + 0.03
-	case sim.Plate, sim.Cylinder:
-		// Round bases collide as two squares crossed at 45°, whose
-		// corners reach 1.21 times the drawn radius.
-		return 1.21 * o.Size[0]
 	}
 	return o.Size[0]
 }

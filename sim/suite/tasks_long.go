@@ -78,7 +78,9 @@ func longTasks() []TaskSpec {
 			Joints:  []JointInit{{Joint: "flat_stove_knob", Pos: 1.0}},
 			Goal:    []Predicate{on("moka_pot_1", "flat_stove_cook_region"), on("moka_pot_2", "flat_stove_cook_region"), {"Turnon", []string{"flat_stove"}}}},
 		{Instruction: "put the yellow and white mug in the microwave and close it",
-			Objects: []ObjectSpec{{Name: "microwave_1", Kind: sim.Microwave, Pos: [3]float64{0.08, 0.22, 0}, Size: [3]float64{0.12, 0.16, 0.2}},
+			// A tall microwave (0.48 m): the hand reaches in with the mug, and
+			// link 7 stands 0.29 m above the grip point.
+			Objects: []ObjectSpec{{Name: "microwave_1", Kind: sim.Microwave, Pos: [3]float64{0.08, 0.22, 0}, Size: [3]float64{0.12, 0.16, 0.24}},
 				mugAt("white_yellow_mug_1", [3]float64{-0.25, -0.1, 0}, mugYellowWhite)},
 			Joints: []JointInit{{Joint: "microwave_1_door", Pos: -1.6}},
 			Goal:   []Predicate{in("white_yellow_mug_1", "microwave_1_heating_region"), {"Close", []string{"microwave_1"}}}},
