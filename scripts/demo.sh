@@ -11,8 +11,9 @@
 #                           on libero_spatial (minutes)
 #
 # The recipe (environment, defaults in brackets): DEMO_EPISODES expert demos
-# per task [50], DEMO_STEPS optimizer steps [8000] of DEMO_BATCH samples [8]
-# at DEMO_LR [1e-3], DEMO_BENCH_EPISODES benchmark episodes per task [10],
+# per task [50], DEMO_STEPS optimizer steps [12000] of DEMO_BATCH samples [8]
+# at DEMO_LR [1e-3] on DEMO_IMAGE_SIZE pixel cameras [168] (colour jitter, no
+# random crop), DEMO_BENCH_EPISODES benchmark episodes per task [10],
 # DEMO_REPLAN actions executed per chunk [4]. Training is deterministic for a
 # given core count (GOMAXPROCS): `scripts/demo.sh train` on a 2-core machine
 # reproduces the shipped checkpoint.
@@ -30,7 +31,8 @@ out=${DEMO_OUT:-out/demo}
 mkdir -p "$out"
 golden=vlm/qwen25vl/testdata/tiny
 episodes=${DEMO_EPISODES:-50}
-steps=${DEMO_STEPS:-8000}
+steps=${DEMO_STEPS:-12000}
+size=${DEMO_IMAGE_SIZE:-168}
 batch=${DEMO_BATCH:-8}
 lr=${DEMO_LR:-1e-3}
 replan=${DEMO_REPLAN:-4}
@@ -73,7 +75,7 @@ train() {
 	"$vla" model init --config small --dtype f32 --out "$out/small-random" --seed 1
 	rm -rf "$model"
 	"$vla" finetune --base "$out/small-random" --data "$out/demos" --out "$model" --checkpoint-dir "$out/vla-checkpoints" \
-		--full --lr "$lr" --steps "$steps" --batch "$batch" --checkpoint-every 1000
+		--full --lr "$lr" --steps "$steps" --batch "$batch" --image-size "$size" --crop-min-scale 1 --checkpoint-every 1000
 }
 
 # bench runs the model in $1 and the scripted expert on libero_spatial.

@@ -92,3 +92,29 @@ func TestSharedModelHasNoClose(t *testing.T) {
 	_, ok := p.(io.Closer)
 	require.False(t, ok)
 }
+
+// TestShippedModel checks the small VLA shipped in models/ (`make
+// demo-train` reproduces it): it stays within 10 MB, loads as a policy and
+// drives a simulator episode to its end.
+func TestShippedModel(t *testing.T) {
+	dir := filepath.Join("..", "..", "models", "vla-libero-spatial-small")
+	var size int64
+	require.NoError(t, filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		size += fi.Size()
+		return err
+	}))
+	assert.LessOrEqual(t, size, int64(10_000_000), "the shipped checkpoint must stay within 10 MB")
+	res := filepath.Join(t.TempDir(), "r.json")
+	out, err := run(t, "", "bench", "--suite", "libero_spatial", "--tasks", "2", "--episodes", "1", "--workers", "1",
+		"--policy", "model="+dir, "--replan-steps", "4", "--json", res)
+	require.NoError(t, err)
+	assert.Contains(t, out, "libero_spatial")
+	r, err := bench.ReadResult(res)
+	require.NoError(t, err)
+	require.Len(t, r.Episodes, 1)
+	assert.NotContains(t, r.Episodes[0].Reason, "policy:", "the model must act without errors")
+}

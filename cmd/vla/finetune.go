@@ -116,6 +116,7 @@ are logged and saved to eval.csv.`,
 	f.IntVar(&cfg.ImageSize, "image-size", 128, "side camera images are resized to for the backbone")
 	f.BoolVar(&cfg.NoState, "no-state", false, "do not feed the proprioceptive state to the chunk head")
 	f.BoolVar(&noAug, "no-augment", false, "disable the random crop and colour jitter")
+	f.Float64Var(&cfg.Augment.MinScale, "crop-min-scale", 0.8, "smallest fraction of the image area the random crop keeps (1: no crop, colour jitter only); the model centre-crops to the mean at inference")
 	f.IntVar(&cfg.CheckpointEvery, "checkpoint-every", 100, "steps between checkpoints; -1 only at the end and on interruption")
 	f.BoolVar(&cfg.Resume, "resume", false, "continue from the latest checkpoint (start afresh when there is none)")
 	f.StringVar(&cfg.EvalSuite, "eval-suite", "", "simulator suite to evaluate at checkpoints: "+fmt.Sprint(suite.Names()))
