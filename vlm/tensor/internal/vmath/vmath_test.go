@@ -1,15 +1,12 @@
 package vmath
 
 import (
-	"flag"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-var exhaustive = flag.Bool("vmath.exhaustive", false, "compare every kernel with the scalar code on all 2^32 float32 inputs (several minutes)")
 
 // forEachKernel runs fn as a subtest with each kernel of this machine.
 func forEachKernel(t *testing.T, fn func(t *testing.T)) {
@@ -84,7 +81,7 @@ func inputSets() []struct {
 }
 
 // requireSameBits fails unless got and want are equal bit for bit.
-func requireSameBits(t *testing.T, want, got, src []float32, what string) {
+func requireSameBits(t testing.TB, want, got, src []float32, what string) {
 	t.Helper()
 	require.Len(t, got, len(want))
 	for i := range want {
@@ -270,13 +267,12 @@ func TestExpShiftedMatchesScalar(t *testing.T) {
 	}
 }
 
-// TestExhaustive compares every SIMD kernel with the scalar code on all
-// 2^32 float32 bit patterns: Exp on x, ExpShifted on x − 0. It runs with
-// -vmath.exhaustive only.
-func TestExhaustive(t *testing.T) {
-	if !*exhaustive {
-		t.Skip("run with -vmath.exhaustive")
-	}
+// BenchmarkExhaustive compares every SIMD kernel with the scalar code on
+// all 2^32 float32 bit patterns (Exp on x, ExpShifted on x − 0), once,
+// whatever b.N: an opt-in check of several minutes,
+// `go test -run '^$' -bench Exhaustive -benchtime 1x ./vlm/tensor/internal/vmath/`.
+func BenchmarkExhaustive(b *testing.B) {
+	t := b
 	const chunk = 1 << 16
 	src := make([]float32, chunk)
 	want, got := make([]float32, chunk), make([]float32, chunk)
